@@ -1,0 +1,43 @@
+"""RubricEval: scalable expert evaluation of language models with instruction-specific rubrics.
+
+The public API is re-exported here; everything in ``_``-prefixed modules is private.
+"""
+
+from __future__ import annotations
+
+from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval._io import read_records, write_records
+from rubric_eval.errors import ConfigError, InputError, MissingExtraError, RubricEvalError
+from rubric_eval.schema import (
+    BrainstormCriterion,
+    BrainstormedRubric,
+    Criterion,
+    CriterionGrade,
+    Provenance,
+    Record,
+    Rubric,
+)
+from rubric_eval.validation import DatasetSummary, validate_records
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "AnnotatorConfig",
+    "BrainstormCriterion",
+    "BrainstormedRubric",
+    "ConfigError",
+    "Criterion",
+    "CriterionGrade",
+    "DatasetSummary",
+    "InputError",
+    "MissingExtraError",
+    "Provenance",
+    "Record",
+    "Rubric",
+    "RubricEvalError",
+    "__version__",
+    "read_records",
+    "resolve_config",
+    "validate_records",
+    "write_records",
+]

@@ -1,0 +1,3 @@
+from rubric_eval.cli import main
+
+main()

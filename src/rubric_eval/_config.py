@@ -1,0 +1,129 @@
+"""Named annotator configs: a prompt template, a provider and model, and decoding parameters.
+
+One YAML file per step (``configs/<step>.yaml``) lists the built-in configs; the judge
+model is a parameter, not a folder. Users pass a built-in name, a path to their own
+YAML, or a ``provider/model`` string.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rubric_eval.errors import ConfigError
+
+Step = Literal["brainstormer", "rubric_generator", "completer", "evaluator", "summarizer"]
+STEPS: tuple[Step, ...] = ("brainstormer", "rubric_generator", "completer", "evaluator", "summarizer")
+NONE_VALUES = frozenset({"none", "null", "false", ""})
+
+
+class AnnotatorConfig(BaseModel):
+    """Everything that defines how one step calls an LLM."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    step: Step
+    template: str | None = Field(default=None, description="Prompt template, e.g. 'evaluate/v1'.")
+    provider: str = Field(description="Registered provider name, e.g. 'openai', 'anthropic', 'local'.")
+    model: str
+    params: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters sent to the API.")
+    provider_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Client options: base_url, api_key_env, headers, model_path, ... (never a key itself).",
+    )
+    max_concurrency: int | None = Field(default=None, ge=1)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
+    price_per_million_input: float | None = Field(default=None, ge=0)
+    price_per_million_output: float | None = Field(default=None, ge=0)
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+
+class _StepFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default: str
+    template: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    configs: dict[str, dict[str, Any]]
+
+
+@functools.cache
+def _step_file(step: Step) -> _StepFile:
+    resource = resources.files("rubric_eval") / "configs" / f"{step}.yaml"
+    data = yaml.safe_load(resource.read_text(encoding="utf-8"))
+    return _StepFile.model_validate(data)
+
+
+def builtin_config_names(step: Step) -> list[str]:
+    return list(_step_file(step).configs)
+
+
+def _build(step: Step, name: str, body: dict[str, Any], source: str) -> AnnotatorConfig:
+    defaults = _step_file(step)
+    merged: dict[str, Any] = {"template": defaults.template, **body, "name": name, "step": step}
+    merged["params"] = {**defaults.params, **body.get("params", {})}
+    try:
+        return AnnotatorConfig.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{source}: config {name!r} field '{loc}': {first['msg']}") from None
+
+
+def _from_yaml(step: Step, path: Path) -> AnnotatorConfig:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
+    if "provider" in data or "model" in data:
+        return _build(step, data.pop("name", path.stem), data, str(path))
+    if len(data) == 1:
+        ((name, body),) = data.items()
+        if isinstance(body, dict):
+            return _build(step, str(name), body, str(path))
+    raise ConfigError(
+        f"{path}: expected one config (a mapping with 'provider' and 'model', or {{name: {{...}}}})"
+    )
+
+
+def resolve_config(step: Step, spec: str | AnnotatorConfig | None = None) -> AnnotatorConfig:
+    """Resolve a step's config from a built-in name, a YAML path, or ``provider/model``.
+
+    ``None`` gives the step's default config.
+    """
+    if isinstance(spec, AnnotatorConfig):
+        return spec
+    defaults = _step_file(step)
+    name = defaults.default if spec is None else spec.strip()
+    if name in defaults.configs:
+        return _build(step, name, dict(defaults.configs[name]), f"built-in {step} configs")
+    path = Path(name).expanduser()
+    if path.suffix in {".yaml", ".yml"}:
+        if not path.is_file():
+            raise ConfigError(f"{step} config file not found: {path}")
+        return _from_yaml(step, path)
+    if "/" in name:
+        provider, model = name.split("/", 1)
+        if provider and model:
+            return _build(step, name, {"provider": provider, "model": model}, f"'{name}'")
+    raise ConfigError(
+        f"unknown {step} config {name!r}: expected a built-in name "
+        f"({', '.join(builtin_config_names(step))}), a path to a .yaml file, or 'provider/model'"
+    )
+
+
+def is_none(spec: str | None) -> bool:
+    """True for the 'skip this step' spellings: None, 'None', 'null', 'false', ''."""
+    return spec is None or spec.strip().lower() in NONE_VALUES

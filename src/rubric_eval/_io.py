@@ -1,0 +1,137 @@
+"""Reading and writing record files (a JSON list or JSONL), atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rubric_eval.errors import InputError
+from rubric_eval.schema import Record
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in {".jsonl", ".ndjson"}
+
+
+def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a JSON list of objects (or JSONL) without validating the fields."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", path=str(p)) from None
+    items: list[Any]
+    if _is_jsonl(p):
+        items = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=str(p)) from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
+                "(expected a JSON list of records, or a .jsonl file)",
+                path=str(p),
+            ) from None
+        if isinstance(data, dict):
+            # A single record is accepted as a list of one.
+            data = [data]
+        if not isinstance(data, list):
+            raise InputError(f"expected a JSON list of records, got {type(data).__name__}", path=str(p))
+        items = data
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InputError(f"expected a JSON object, got {type(item).__name__}", path=str(p), index=index)
+    return items
+
+
+def validation_error_to_input_error(
+    exc: ValidationError, *, path: str | None, index: int | None, record_id: object
+) -> InputError:
+    """Turn pydantic's error into one naming the file, record and field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    message = first["msg"]
+    if first["type"] == "missing":
+        message = "required field is missing"
+    elif first["type"] in {"string_type", "dict_type", "list_type", "float_parsing"}:
+        message = f"{message} (got {first.get('input')!r:.80})"
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''} in this record)"
+    return InputError(message, path=path, index=index, record_id=record_id, field=field)
+
+
+def parse_records(
+    raw: Sequence[dict[str, Any]],
+    *,
+    path: str | None = None,
+    model: type[RecordT] = Record,  # type: ignore[assignment]  # default is the common case
+) -> list[RecordT]:
+    """Validate raw dicts into models; the first bad record raises an `InputError`."""
+    records: list[RecordT] = []
+    for index, item in enumerate(raw):
+        try:
+            records.append(model.model_validate(item))
+        except ValidationError as exc:
+            raise validation_error_to_input_error(
+                exc, path=path, index=index, record_id=item.get("id")
+            ) from None
+    return records
+
+
+def read_records(path: str | os.PathLike[str]) -> list[Record]:
+    """Read and validate a record file."""
+    return parse_records(read_raw(path), path=str(path))
+
+
+def _dump(record: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(record, Record):
+        return record.dump()
+    if isinstance(record, BaseModel):
+        return record.model_dump(mode="json", exclude_unset=True)
+    return record
+
+
+def write_records(records: Iterable[BaseModel | dict[str, Any]], path: str | os.PathLike[str]) -> Path:
+    """Write records as a JSON list (or JSONL by suffix) via a temp file and an atomic rename."""
+    p = Path(path)
+    dumped = [_dump(r) for r in records]
+    if _is_jsonl(p):
+        text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dumped)
+    else:
+        text = json.dumps(dumped, ensure_ascii=False, indent=2) + "\n"
+    atomic_write_text(p, text)
+    return p
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to a temp file in the same folder, fsync, then rename over `path`."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,48 @@
+"""Structured answers: JSON schema for the request, and lenient JSON extraction from replies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+def json_schema_for(output_type: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, as sent to providers (``additionalProperties`` closed)."""
+    return output_type.model_json_schema()
+
+
+def extract_json(text: str) -> Any:
+    """Parse JSON from a reply that may wrap it in prose or a code fence.
+
+    Raises ValueError with a short reason when no JSON object is found.
+    """
+    stripped = text.strip()
+    candidates = [stripped]
+    candidates += [m.group(1).strip() for m in _FENCE.finditer(text)]
+    start = stripped.find("{")
+    end = stripped.rfind("}")
+    if start != -1 and end > start:
+        candidates.append(stripped[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+    raise ValueError("the reply contains no parseable JSON object")
+
+
+def parse_reply(text: str, output_type: type[BaseModel]) -> BaseModel:
+    """Validate a reply against the step's answer model; raises ValueError with a re-ask message."""
+    data = extract_json(text)
+    try:
+        return output_type.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise ValueError(f"the JSON does not match the schema: {problems}") from None

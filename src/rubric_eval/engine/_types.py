@@ -1,0 +1,114 @@
+"""The engine's contract: what a step asks for, what a provider does, what comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rubric_eval._config import AnnotatorConfig
+
+T = TypeVar("T")
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ProviderRequest(BaseModel):
+    """One API call, as a provider sees it."""
+
+    model: str
+    messages: list[ChatMessage]
+    params: dict[str, Any] = Field(default_factory=dict)
+    response_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON schema of the answer, when the step wants structured output."
+    )
+    schema_name: str | None = None
+    timeout_s: float | None = None
+
+
+class ProviderResponse(BaseModel):
+    """What one call returned: the text and the usage the API reported."""
+
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    finish_reason: str | None = None
+
+
+class ProviderError(Exception):
+    """A failed call. ``retryable`` tells the engine whether another attempt can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+
+
+class Provider(Protocol):
+    """Does one call and nothing else: no retries, no caching, no throttling."""
+
+    name: str
+
+    async def complete(self, request: ProviderRequest) -> ProviderResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+ProviderFactory = Callable[[AnnotatorConfig], Provider]
+
+
+@dataclass
+class LLMCall(Generic[T]):
+    """What a step asks the engine for.
+
+    ``output_type`` is a pydantic model for a structured answer, or ``str`` for free text.
+    ``check`` validates a parsed answer beyond its schema and returns an error message
+    to re-ask with (e.g. a missing criterion), or None.
+    """
+
+    config: AnnotatorConfig
+    messages: list[ChatMessage]
+    output_type: type[T]
+    template_key: str
+    repeat_index: int = 0
+    check: Callable[[T], str | None] | None = None
+    label: str = ""
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+
+@dataclass
+class LLMResult(Generic[T]):
+    """The outcome of one `LLMCall`. A failure is data: ``ok`` is False and ``error`` says why."""
+
+    ok: bool
+    value: T | None = None
+    text: str | None = None
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    attempts: int = 0
+    cached: bool = False

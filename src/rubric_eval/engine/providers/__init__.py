@@ -1,0 +1,1 @@
+"""One module per provider; each does one call and nothing else."""

@@ -1,0 +1,262 @@
+"""Typed records for every step of the pipeline.
+
+Every JSON record read or written goes through these pydantic models. Records
+allow extra fields so that a step adds fields and never drops the user's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
+
+
+def _check_weight(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"weight must be a non-negative number, got {value!r}")
+    try:
+        weight = float(value)
+    except ValueError:
+        raise ValueError(f"weight must be a non-negative number, got {value!r}") from None
+    if math.isnan(weight) or math.isinf(weight) or weight < 0:
+        raise ValueError(f"weight must be a non-negative number, got {value!r}")
+    return weight
+
+
+class Criterion(BaseModel):
+    """One row of a rubric: a named criterion, its weight, and its levels best first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criterion: str = Field(min_length=1, description="Name of the instruction-specific criterion.")
+    weight: float = Field(description="Relative weight (percent in canonical files).")
+    performance_to_description: dict[str, str] = Field(
+        description="Level name -> what an answer at that level looks like, best level first."
+    )
+
+    @field_validator("criterion")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("criterion name must not be empty")
+        return value
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight(cls, value: Any) -> float:
+        return _check_weight(value)
+
+    @field_validator("performance_to_description")
+    @classmethod
+    def _levels(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) < 2:
+            raise ValueError(f"a criterion needs at least 2 performance levels, got {list(value)}")
+        for level, description in value.items():
+            if not level.strip():
+                raise ValueError("level names must not be empty")
+            if not description.strip():
+                raise ValueError(f"level {level!r} has an empty description")
+        return value
+
+    @property
+    def levels(self) -> list[str]:
+        return list(self.performance_to_description)
+
+
+class Rubric(RootModel[list[Criterion]]):
+    """An instruction-specific rubric: criteria x levels.
+
+    Accepts the canonical list format (``criterion``, ``weight`` in percent,
+    ``performance_to_description``) and the seed README's dict-of-dicts
+    (``{criterion: {level: description}}``, equal weights).
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_dict_of_dicts(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if not data:
+                return []
+            n = len(data)
+            rows = []
+            for name, levels in data.items():
+                if not isinstance(levels, dict):
+                    raise ValueError(
+                        f"criterion {name!r}: expected an object of level -> description, "
+                        f"got {type(levels).__name__}"
+                    )
+                rows.append({"criterion": name, "weight": 100.0 / n, "performance_to_description": levels})
+            return rows
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rubric:
+        if not self.root:
+            raise ValueError("rubric is empty: expected at least one criterion")
+        seen: set[str] = set()
+        for row in self.root:
+            if row.criterion in seen:
+                raise ValueError(f"duplicate criterion name {row.criterion!r}")
+            seen.add(row.criterion)
+        first = self.root[0].levels
+        for row in self.root[1:]:
+            if row.levels != first:
+                raise ValueError(
+                    f"inconsistent level names: criterion {self.root[0].criterion!r} has {first}, "
+                    f"criterion {row.criterion!r} has {row.levels} (every criterion must use the same "
+                    "levels, best first)"
+                )
+        if sum(row.weight for row in self.root) <= 0:
+            raise ValueError("rubric weights sum to 0: at least one criterion needs a positive weight")
+        return self
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        return self.root
+
+    @property
+    def levels(self) -> list[str]:
+        """Level names, best first."""
+        return self.root[0].levels
+
+    @property
+    def names(self) -> list[str]:
+        return [row.criterion for row in self.root]
+
+    @property
+    def total_weight(self) -> float:
+        return sum(row.weight for row in self.root)
+
+    def normalized(self) -> Rubric:
+        """The same rubric with weights rescaled to sum to 100."""
+        total = self.total_weight
+        return Rubric([row.model_copy(update={"weight": row.weight * 100.0 / total}) for row in self.root])
+
+
+class BrainstormCriterion(BaseModel):
+    """A high-level criterion from rubric brainstorming."""
+
+    model_config = ConfigDict(extra="allow")
+
+    criterion: str = Field(min_length=1)
+    weight: float
+    checklist: list[str] = Field(default_factory=list)
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight(cls, value: Any) -> float:
+        return _check_weight(value)
+
+    @field_validator("checklist", mode="before")
+    @classmethod
+    def _checklist(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [line.strip(" -*\t") for line in value.splitlines() if line.strip(" -*\t")]
+        return value
+
+
+class BrainstormedRubric(RootModel[list[BrainstormCriterion]]):
+    """A brainstormed rubric: criteria with weights and checklists, no level descriptions."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> BrainstormedRubric:
+        if not self.root:
+            raise ValueError("brainstormed rubric is empty: expected at least one criterion")
+        names = [row.criterion for row in self.root]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate criterion names {duplicates}")
+        return self
+
+
+GradeStatus = Literal["scored", "unscored"]
+
+
+class CriterionGrade(BaseModel):
+    """The judge's grade of one criterion. ``unscored`` grades keep the reason and have no score."""
+
+    criterion: str
+    status: GradeStatus
+    level: str | None = None
+    score: float | None = None
+    feedback: str = ""
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _status_matches(self) -> CriterionGrade:
+        if self.status == "scored" and (self.level is None or self.score is None):
+            raise ValueError("a scored grade needs a level and a score")
+        if self.status == "unscored" and self.score is not None:
+            raise ValueError("an unscored grade has no score")
+        return self
+
+
+class Provenance(BaseModel):
+    """Who wrote a brainstorm or rubric: ``llm``, ``expert`` or ``llm+expert``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: Literal["llm", "expert", "llm+expert"]
+    config: str | None = None
+    date: str | None = None
+
+
+class Record(BaseModel):
+    """One instruction and everything the pipeline added to it.
+
+    Unknown fields are kept verbatim. ``outputs`` (seed README) is read as ``output``.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=False)
+
+    instruction: str = Field(min_length=1)
+    id: int | str | None = None
+    category: str | None = None
+    useful_info_to_eval_instruction: str | None = None
+    brainstormed_rubric: BrainstormedRubric | None = None
+    rubric: Rubric | None = None
+    excellent_response: str | None = None
+    output: str | None = None
+    model: str | None = None
+    # Added by `evaluate`.
+    grades: list[CriterionGrade] | None = None
+    feedback_per_criteria: dict[str, str] | None = None
+    score_per_criteria: dict[str, float | None] | None = None
+    level_per_criteria: dict[str, str | None] | None = None
+    score: float | None = None
+    fraction_scored: float | None = None
+    evaluator: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outputs_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "output" not in data and "outputs" in data:
+            data = {**data, "output": data["outputs"]}
+        return data
+
+    @field_validator("instruction")
+    @classmethod
+    def _non_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("instruction is blank")
+        return value
+
+    @property
+    def record_id(self) -> str:
+        """A printable identifier (the ``id`` field, or ``-`` when absent)."""
+        return "-" if self.id is None else str(self.id)
+
+    def dump(self) -> dict[str, Any]:
+        """JSON-ready dict: user fields as given, pipeline fields in canonical form."""
+        return self.model_dump(mode="json", exclude_unset=True)
