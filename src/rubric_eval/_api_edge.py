@@ -1,0 +1,43 @@
+"""The Python API's edge: accept records as models, dicts or a pandas DataFrame; return the same kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rubric_eval._io import parse_records
+from rubric_eval.schema import Record
+
+RecordsLike = Any  # Sequence[Record] | Sequence[dict[str, Any]] | pandas.DataFrame
+
+
+def to_records(
+    data: RecordsLike, *, source: str = "records"
+) -> tuple[list[Record], Callable[[list[Record]], Any]]:
+    """Validate input records; return them and a function that converts results back to the input's kind."""
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):
+        import pandas as pd  # only reached when the caller already has pandas
+
+        raw = [{k: v for k, v in row.items() if not _is_missing(v)} for row in data.to_dict(orient="records")]
+        return parse_records(raw, path=source), lambda out: pd.DataFrame([r.dump() for r in out])
+    items = list(data)
+    if all(isinstance(item, Record) for item in items):
+        return list(items), lambda out: out
+    if any(not isinstance(item, dict) for item in items):
+        bad = next(i for i, item in enumerate(items) if not isinstance(item, (dict, Record)))
+        from rubric_eval.errors import InputError
+
+        raise InputError(
+            f"expected a dict or Record, got {type(items[bad]).__name__}", path=source, index=bad
+        )
+    return parse_records(items, path=source), lambda out: [r.dump() for r in out]
+
+
+def _is_missing(value: Any) -> bool:
+    # DataFrames fill absent fields with NaN/None; a missing field must stay missing.
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,29 @@
+"""The per-record bookkeeping fields the original wrote: ``<step>_price_per_example`` and friends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import metadata
+from typing import Any
+
+from rubric_eval.engine._types import LLMResult
+
+
+def package_version() -> str:
+    try:
+        return f"rubric_eval=={metadata.version('rubric-eval')}"
+    except metadata.PackageNotFoundError:
+        return "rubric_eval==unknown"
+
+
+def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
+    """``<prefix>_price_per_example``, ``_time_per_example``, ``_date``, ``_version``, tokens, cache hit."""
+    return {
+        f"{prefix}_price_per_example": round(result.cost_usd, 8),
+        f"{prefix}_time_per_example": round(result.latency_s, 4),
+        f"{prefix}_date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        f"{prefix}_version": package_version(),
+        f"{prefix}_input_tokens": result.usage.input_tokens,
+        f"{prefix}_output_tokens": result.usage.output_tokens,
+        f"{prefix}_cached": result.cached,
+    }

@@ -1,0 +1,1 @@
+"""Pipeline steps: each takes records, builds LLM calls, runs them through the engine, adds fields."""
