@@ -1,0 +1,94 @@
+"""Reading and writing record files: round trips, JSONL, atomic writes, errors that point at the problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rubric_eval import InputError, read_records, write_records
+from rubric_eval._io import read_raw
+
+RUBRIC = [{"criterion": "a", "weight": 100, "performance_to_description": {"good": "x", "bad": "y"}}]
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "rubriceval_sampled/benchmark.json",
+        "rubriceval_sampled/outputs_Mixtral-8x22B-Instruct-v0.1.json",
+        "rubriceval_stanford_ml/rubriceval_stanford_ml_instructions.json",
+    ],
+)
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_shared_files_round_trip(shared_data: Path, tmp_path: Path, relpath: str, suffix: str) -> None:
+    source = shared_data / relpath
+    original = json.loads(source.read_text())
+    records = read_records(source)
+    out = write_records(records, tmp_path / f"copy{suffix}")
+    again = read_records(out)
+    assert [r.dump() for r in again] == [r.dump() for r in records]
+    # Every user field survives with its value; the rubric is written in the canonical list format.
+    for before, after in zip(original, read_raw(out), strict=True):
+        assert set(after) == set(before)
+        for key, value in before.items():
+            if key == "rubric":
+                assert [c["criterion"] for c in after[key]] == [c["criterion"] for c in value]
+                assert [c["weight"] for c in after[key]] == pytest.approx([c["weight"] for c in value])
+            else:
+                assert after[key] == value, key
+
+
+def test_dict_of_dicts_rubric_is_written_in_canonical_list_format(tmp_path: Path) -> None:
+    src = tmp_path / "in.json"
+    levels = {"excellent": "e", "fair": "f", "poor": "p"}
+    src.write_text(json.dumps([{"instruction": "x", "rubric": {"c1": levels, "c2": levels}}]))
+    out = write_records(read_records(src), tmp_path / "out.json")
+    written = json.loads(out.read_text())[0]["rubric"]
+    assert written == [
+        {"criterion": "c1", "weight": 50.0, "performance_to_description": levels},
+        {"criterion": "c2", "weight": 50.0, "performance_to_description": levels},
+    ]
+
+
+def test_jsonl_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(f'{{"instruction": "a"}}\n\n{{"instruction": "b", "rubric": {json.dumps(RUBRIC)}}}\n')
+    records = read_records(path)
+    assert [r.instruction for r in records] == ["a", "b"]
+    assert records[1].rubric is not None
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("previous content")
+
+    with pytest.raises(TypeError):
+        write_records([{"instruction": "ok"}, {"instruction": "x", "bad": object()}], target)
+    assert target.read_text() == "previous content"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[{\"instruction\": \"x\"},", "invalid JSON at line 1"),
+        ("\"just a string\"", "expected a JSON list of records, got str"),
+        ("[{\"instruction\": \"x\"}, 3]", "record 1: expected a JSON object, got int"),
+        ("[{\"id\": 5, \"category\": \"Math\"}]", "record 0 (id=5), field 'instruction': required field is missing"),
+        ("[{\"id\": \"q\", \"instruction\": \"x\", \"rubric\": []}]", "record 0 (id=q), field 'rubric'"),
+    ],
+)
+def test_bad_files_name_the_file_record_and_field(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as info:
+        read_records(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        read_records(tmp_path / "nope.json")

@@ -1,0 +1,118 @@
+"""The record models: both rubric formats, level order, weights, and what is rejected."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from rubric_eval import BrainstormedRubric, CriterionGrade, Record, Rubric
+
+LEVELS = {"excellent": "all correct", "fair": "some errors", "poor": "wrong"}
+
+
+def test_dict_of_dicts_rubric_gets_equal_weights_and_keeps_level_order() -> None:
+    rubric = Rubric.model_validate({"correctness": LEVELS, "clarity": LEVELS, "efficiency": LEVELS})
+    assert rubric.names == ["correctness", "clarity", "efficiency"]
+    assert [c.weight for c in rubric.criteria] == pytest.approx([100 / 3] * 3)
+    assert rubric.levels == ["excellent", "fair", "poor"]
+
+
+def test_list_format_keeps_weights_and_any_level_names() -> None:
+    rubric = Rubric.model_validate([
+        {"criterion": "a", "weight": 70, "performance_to_description": {"top": "x", "bottom": "y"}},
+        {"criterion": "b", "weight": "30", "performance_to_description": {"top": "x", "bottom": "y"}},
+    ])
+    assert [c.weight for c in rubric.criteria] == [70.0, 30.0]
+    assert rubric.levels == ["top", "bottom"]
+
+
+def test_normalized_rescales_weights_to_100() -> None:
+    rubric = Rubric.model_validate([
+        {"criterion": "a", "weight": 1, "performance_to_description": LEVELS},
+        {"criterion": "b", "weight": 3, "performance_to_description": LEVELS},
+    ])
+    assert [c.weight for c in rubric.normalized().criteria] == [25.0, 75.0]
+
+
+@pytest.mark.parametrize(
+    ("rubric", "message"),
+    [
+        ([], "rubric is empty"),
+        ({}, "rubric is empty"),
+        (
+            [
+                {"criterion": "a", "weight": 50, "performance_to_description": LEVELS},
+                {"criterion": "a", "weight": 50, "performance_to_description": LEVELS},
+            ],
+            "duplicate criterion name 'a'",
+        ),
+        (
+            [
+                {"criterion": "a", "weight": 50, "performance_to_description": LEVELS},
+                {"criterion": "b", "weight": 50, "performance_to_description": {"good": "x", "bad": "y"}},
+            ],
+            "inconsistent level names",
+        ),
+        (
+            [
+                {"criterion": "a", "weight": 50, "performance_to_description": LEVELS},
+                {"criterion": "b", "weight": 50, "performance_to_description": dict(reversed(LEVELS.items()))},
+            ],
+            "inconsistent level names",
+        ),
+        ([{"criterion": "a", "weight": -5, "performance_to_description": LEVELS}], "non-negative number"),
+        ([{"criterion": "a", "weight": "heavy", "performance_to_description": LEVELS}], "non-negative number"),
+        ([{"criterion": "a", "weight": True, "performance_to_description": LEVELS}], "non-negative number"),
+        ([{"criterion": "a", "weight": 0, "performance_to_description": LEVELS}], "sum to 0"),
+        ([{"criterion": "a", "weight": 1, "performance_to_description": {"only": "x"}}], "at least 2"),
+        ([{"criterion": "a", "weight": 1, "performance_to_description": {"x": "y", "z": " "}}], "empty description"),
+        ({"a": "not levels"}, "expected an object of level -> description"),
+    ],
+)
+def test_bad_rubrics_are_rejected_with_a_reason(rubric: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Rubric.model_validate(rubric)
+
+
+def test_record_keeps_unknown_fields_and_reads_outputs_as_output() -> None:
+    raw = {"instruction": "Say hi", "outputs": "hi", "my_field": [1, {"x": None}], "id": 7}
+    record = Record.model_validate(raw)
+    assert record.output == "hi"
+    dumped = record.dump()
+    assert dumped["my_field"] == [1, {"x": None}]
+    assert dumped["outputs"] == "hi"
+    assert dumped["id"] == 7
+
+
+def test_record_dump_writes_only_fields_that_were_set() -> None:
+    assert Record.model_validate({"instruction": "x", "category": None}).dump() == {
+        "instruction": "x",
+        "category": None,
+    }
+
+
+@pytest.mark.parametrize("raw", [{}, {"instruction": None}, {"instruction": "   "}, {"instruction": 3}])
+def test_record_needs_an_instruction(raw: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Record.model_validate(raw)
+
+
+def test_brainstorm_accepts_checklist_as_text_and_rejects_duplicates() -> None:
+    brainstorm = BrainstormedRubric.model_validate([
+        {"criterion": "Derivation", "weight": 60, "checklist": "- chain rule\n- shapes match\n"},
+        {"criterion": "Code", "weight": 40, "checklist": ["vectorised"]},
+    ])
+    assert brainstorm.root[0].checklist == ["chain rule", "shapes match"]
+    with pytest.raises(ValidationError, match="duplicate"):
+        BrainstormedRubric.model_validate([
+            {"criterion": "a", "weight": 50, "checklist": []},
+            {"criterion": "a", "weight": 50, "checklist": []},
+        ])
+
+
+def test_grade_status_must_match_score() -> None:
+    CriterionGrade(criterion="a", status="unscored", reason="judge omitted it")
+    with pytest.raises(ValidationError):
+        CriterionGrade(criterion="a", status="scored", level=None, score=None)
+    with pytest.raises(ValidationError):
+        CriterionGrade(criterion="a", status="unscored", score=4.0)
