@@ -1,0 +1,194 @@
+"""Scoring functions against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from rubric_eval.scoring import (
+    bootstrap_ci,
+    instruction_score,
+    level_scores,
+    paired_sign_flip_test,
+    quantile,
+    score_stats,
+    weighted_mean,
+    weighted_sem,
+)
+
+
+@pytest.mark.parametrize(
+    ("levels", "expected"),
+    [
+        (["excellent", "good", "fair", "poor"], [10.0, 7.0, 4.0, 1.0]),
+        (["good", "ok", "bad"], [10.0, 5.5, 1.0]),
+        (["pass", "fail"], [10.0, 1.0]),
+        (["a", "b", "c", "d", "e"], [10.0, 7.75, 5.5, 3.25, 1.0]),
+    ],
+)
+def test_level_scores_are_evenly_spaced_best_first(levels: list[str], expected: list[float]) -> None:
+    assert list(level_scores(levels).values()) == pytest.approx(expected)
+    assert list(level_scores(levels)) == levels
+
+
+@pytest.mark.parametrize("levels", [["only"], ["a", "a"]])
+def test_level_scores_rejects_too_few_or_repeated_levels(levels: list[str]) -> None:
+    with pytest.raises(ValueError):
+        level_scores(levels)
+
+
+def test_instruction_score_renormalises_weights_over_scored_criteria() -> None:
+    result = instruction_score([(30.0, 10.0), (20.0, 4.0), (50.0, None)])
+    # (30*10 + 20*4) / (30 + 20) = 380 / 50
+    assert result.score == pytest.approx(7.6)
+    assert result.fraction_scored_by_weight == pytest.approx(0.5)
+    assert result.fraction_scored_by_count == pytest.approx(2 / 3)
+    assert (result.n_criteria, result.n_scored) == (3, 2)
+
+
+def test_instruction_score_all_scored_is_the_weighted_mean() -> None:
+    result = instruction_score([(25.0, 10.0), (25.0, 7.0), (50.0, 1.0)])
+    assert result.score == pytest.approx((250 + 175 + 50) / 100)
+    assert result.fraction_scored_by_weight == 1.0
+
+
+def test_instruction_with_no_scored_criterion_is_unscored_not_zero() -> None:
+    result = instruction_score([(50.0, None), (50.0, None)])
+    assert result.score is None
+    assert not result.scored
+    assert result.fraction_scored_by_weight == 0.0
+
+
+def test_instruction_scored_only_on_zero_weight_criteria_is_unscored() -> None:
+    result = instruction_score([(0.0, 10.0), (100.0, None)])
+    assert result.score is None
+    assert result.n_scored == 1
+
+
+def test_negative_criterion_weight_is_rejected() -> None:
+    with pytest.raises(ValueError, match="weights"):
+        instruction_score([(-1.0, 5.0)])
+
+
+def test_sem_with_equal_weights_matches_stdev_ddof1() -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    # stdev (ddof=1) = sqrt(5/3); SEM = that / sqrt(4)
+    assert weighted_sem(values) == pytest.approx(math.sqrt(5 / 3) / 2)
+    assert weighted_sem(values) == pytest.approx(statistics.stdev(values) / 2)
+    assert weighted_sem(values, [2.0, 2.0, 2.0, 2.0]) == pytest.approx(weighted_sem(values))
+
+
+def test_weighted_mean_and_sem_by_hand() -> None:
+    # p = (0.25, 0.75); mean = 0.5 + 6 = 6.5; SEM^2 = 2/1 * (0.0625*20.25 + 0.5625*2.25) = 5.0625
+    assert weighted_mean([2.0, 8.0], [1.0, 3.0]) == pytest.approx(6.5)
+    assert weighted_sem([2.0, 8.0], [1.0, 3.0]) == pytest.approx(2.25)
+
+
+def test_sem_undefined_for_one_value() -> None:
+    assert weighted_sem([7.0]) is None
+
+
+def test_instruction_weights_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="> 0"):
+        weighted_mean([1.0, 2.0], [1.0, 0.0])
+
+
+def test_score_stats_counts_unscored_and_excludes_them() -> None:
+    stats = score_stats([8.0, None, 6.0], n_resamples=200)
+    assert stats.mean == pytest.approx(7.0)
+    assert stats.sem == pytest.approx(1.0)  # stdev([8, 6]) = sqrt(2); / sqrt(2)
+    assert (stats.n, stats.n_unscored) == (2, 1)
+    assert stats.ci_low is not None and stats.ci_high is not None
+    assert 6.0 <= stats.ci_low <= 7.0 <= stats.ci_high <= 8.0
+
+
+def test_score_stats_of_a_one_instruction_category() -> None:
+    stats = score_stats([5.5])
+    assert stats.mean == 5.5
+    assert stats.sem is None and stats.ci_low is None and stats.ci_high is None
+    assert (stats.n, stats.n_unscored) == (1, 0)
+
+
+def test_score_stats_with_nothing_scored() -> None:
+    stats = score_stats([None, None])
+    assert stats.mean is None and stats.sem is None
+    assert (stats.n, stats.n_unscored) == (0, 2)
+
+
+def test_score_stats_weighted_matches_weighted_mean() -> None:
+    stats = score_stats([2.0, None, 8.0], [1.0, 5.0, 3.0], with_ci=False)
+    assert stats.mean == pytest.approx(6.5)
+    assert stats.sem == pytest.approx(2.25)
+
+
+def test_quantile_interpolates_linearly() -> None:
+    assert quantile([1.0, 2.0, 3.0, 4.0], 0.5) == pytest.approx(2.5)
+    assert quantile([1.0, 2.0, 3.0, 4.0], 0.0) == 1.0
+    assert quantile([1.0, 2.0, 3.0, 4.0], 1.0) == 4.0
+    assert quantile([0.0, 10.0], 0.25) == pytest.approx(2.5)
+
+
+def test_bootstrap_is_seeded_and_reproducible() -> None:
+    values = [3.0, 9.0, 4.0, 7.5, 6.0, 1.0, 8.0, 5.5]
+    first = bootstrap_ci(values, n_resamples=2000, seed=0)
+    assert first == bootstrap_ci(values, n_resamples=2000, seed=0)
+    assert first != bootstrap_ci(values, n_resamples=2000, seed=1)
+    assert first is not None
+    assert first[0] < statistics.mean(values) < first[1]
+
+
+def test_bootstrap_of_two_values_spans_the_extremes() -> None:
+    # Resampled means of [0, 10] are 0, 5, 10 with probability 1/4, 1/2, 1/4:
+    # the 2.5% and 97.5% percentiles are 0 and 10.
+    assert bootstrap_ci([0.0, 10.0], n_resamples=4000, seed=0) == (0.0, 10.0)
+
+
+def test_bootstrap_of_constant_values_is_a_point() -> None:
+    assert bootstrap_ci([4.0, 4.0, 4.0], n_resamples=100) == (4.0, 4.0)
+
+
+def test_bootstrap_undefined_for_one_value() -> None:
+    assert bootstrap_ci([4.0]) is None
+
+
+def test_paired_test_exact_for_small_n() -> None:
+    # All four differences +1: only the all-plus and all-minus patterns reach |sum| = 4: p = 2/16.
+    test = paired_sign_flip_test([2.0, 3.0, 4.0, 5.0], [1.0, 2.0, 3.0, 4.0])
+    assert test.exact
+    assert test.n == 4
+    assert test.mean_difference == pytest.approx(1.0)
+    assert test.p_value == pytest.approx(0.125)
+    assert not test.significant()
+
+
+def test_paired_test_detects_a_consistent_difference() -> None:
+    a = [7.0 + 0.1 * i for i in range(12)]
+    b = [x - 1.0 for x in a]
+    test = paired_sign_flip_test(a, b)
+    assert test.p_value == pytest.approx(2 / 4096)
+    assert test.significant()
+    assert not paired_sign_flip_test(b, a).significant()  # significant, but b is below a
+
+
+def test_paired_test_monte_carlo_is_seeded() -> None:
+    a = [float(i % 5) for i in range(30)]
+    b = [x + (0.5 if i % 3 else -0.5) for i, x in enumerate(a)]
+    first = paired_sign_flip_test(a, b, n_resamples=2000, seed=3)
+    assert not first.exact
+    assert first == paired_sign_flip_test(a, b, n_resamples=2000, seed=3)
+    assert first.p_value is not None and 0 < first.p_value <= 1
+
+
+def test_paired_test_of_identical_models_is_not_significant() -> None:
+    a = [float(i) for i in range(20)]
+    test = paired_sign_flip_test(a, a, n_resamples=500)
+    assert test.mean_difference == 0.0
+    assert test.p_value == 1.0
+    assert not test.significant()
+
+
+def test_paired_test_with_nothing_shared() -> None:
+    test = paired_sign_flip_test([], [])
+    assert test.n == 0 and test.p_value is None and not test.significant()
