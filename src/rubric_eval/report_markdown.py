@@ -1,0 +1,202 @@
+"""Markdown: escaping untrusted text for tables and lists, number formats, and the report renderer."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from rubric_eval.leaderboard import above_next_text
+
+if TYPE_CHECKING:
+    from rubric_eval.report import EvaluationReport, ModelReport
+    from rubric_eval.steps.summarize import FeedbackSummary, ProCon
+
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def escape_cell(text: object, *, html: bool = True) -> str:
+    """Make text safe inside a markdown table cell: ``|`` escaped, newlines become ``<br>``.
+
+    With ``html`` (reports), ``<`` and ``>`` become entities so model text cannot inject HTML;
+    prompts pass ``html=False`` to keep the text readable.
+    """
+    body = "" if text is None else str(text)
+    body = body.replace("\\", "\\\\").replace("|", "\\|")
+    if html:
+        body = body.replace("<", "&lt;").replace(">", "&gt;")
+    return _NEWLINES.sub("<br>", body.strip())
+
+
+def escape_inline(text: object) -> str:
+    """Make text safe on one markdown line (a list item or a heading): no newlines, no raw HTML."""
+    body = "" if text is None else str(text)
+    body = body.replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(_NEWLINES.sub(" ", body).split())
+
+
+def fmt_number(value: float | None, digits: int = 2) -> str:
+    """A number with fixed decimals, or ``n/a`` when undefined."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_cost(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:.4f}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def _pro_con_lines(summary: FeedbackSummary, pro_con: ProCon | None, what: str) -> list[str]:
+    if summary.status == "skipped":
+        return [f"_No {what}: {escape_inline(summary.reason)}._"]
+    if pro_con is None:
+        error = summary.errors.get("overall") or summary.reason or "the summariser call failed"
+        return [f"_No {what}: the summary failed ({escape_inline(error)})._"]
+    lines = ["Pro:", ""]
+    lines += [f"- {escape_inline(p)}" for p in pro_con.pros] or ["- (none supported by the feedback)"]
+    lines += ["", "Con:", ""]
+    lines += [f"- {escape_inline(c)}" for c in pro_con.cons] or ["- (none supported by the feedback)"]
+    return lines
+
+
+def _pro_con_cell(summary: FeedbackSummary, category: str) -> str:
+    pro_con = summary.per_category.get(category)
+    if pro_con is None:
+        error = summary.errors.get(category)
+        return escape_cell(f"summary failed: {error}" if error else "no scored feedback")
+    pros = "<br>".join(f"+ {escape_cell(p)}" for p in pro_con.pros) or "(none)"
+    cons = "<br>".join(f"- {escape_cell(c)}" for c in pro_con.cons) or "(none)"
+    return f"**Pro:**<br>{pros}<br>**Con:**<br>{cons}"
+
+
+def _score_line(model: ModelReport) -> str:
+    s = model.score
+    if s.mean is None:
+        return f"**Score**: n/a (no scored instruction; {s.n_unscored} unscored)"
+    return (
+        f"**Score**: {fmt_number(s.mean)} ± {fmt_number(s.sem)} "
+        f"(1-10 scale; mean ± SEM over n = {s.n} scored instructions; {s.n_unscored} unscored)"
+    )
+
+
+def _leaderboard_table(report: EvaluationReport) -> list[str]:
+    lines = [
+        "| Rank | Model | Score | SEM | 95% CI | n | Unscored | Significantly above next? |",
+        "|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in report.leaderboard:
+        ci = "n/a" if row.ci_low is None else f"[{row.ci_low:.2f}, {row.ci_high or 0:.2f}]"
+        lines.append(
+            f"| {row.rank} | {escape_cell(row.model)} | {fmt_number(row.score)} | {fmt_number(row.sem)} | "
+            f"{ci} | {row.n} | {row.n_unscored} | {escape_cell(above_next_text(row, report.alpha))} |"
+        )
+    return lines
+
+
+def _leaderboard_caption(report: EvaluationReport) -> str:
+    source = f" (from `{escape_inline(report.leaderboard_path)}`)" if report.leaderboard_path else ""
+    return (
+        f"**Leaderboard**{source}: dataset {escape_inline(report.dataset)}, "
+        f'judge {escape_inline(", ".join(report.evaluators))}. "Significantly above next": two-sided paired '
+        f"sign-flip test over the instructions both models were graded on, alpha = {report.alpha:g}."
+    )
+
+
+def _grading_lines(model: ModelReport) -> list[str]:
+    g = model.grading
+    lines = [
+        f"**Grading**: {g.n_criteria} criteria graded: {g.n_scored} scored, {g.n_unscored} unscored "
+        f"({g.n_instructions_partially_scored} instructions partially scored). Dropped judge output: "
+        f"{g.n_invented_criteria} invented criteria, {g.n_unknown_levels} unknown levels. "
+        f"Failed judge calls: {g.n_failed_calls}."
+    ]
+    if g.unscored_reasons:
+        lines += ["", "| Unscored criteria: reason | Count |", "|---|---:|"]
+        lines += [f"| {escape_cell(reason)} | {count} |" for reason, count in g.unscored_reasons.items()]
+    return lines
+
+
+def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, leaderboard: bool) -> list[str]:
+    s = model.score
+    summary = model.summary
+    ci = "n/a" if s.ci_low is None else f"[{s.ci_low:.2f}, {s.ci_high or 0:.2f}]"
+    cached = f"{model.n_cached} of {model.n_instructions} judge calls from the cache"
+    summarizer = summary.summarizer or f"none ({summary.reason or 'skipped'})"
+    time = f"{fmt_duration(model.evaluation_time_s)} (sum of judge call latencies; {cached})"
+    lines = [f"{h} Overview", "", _score_line(model), "", "**Feedback**:", ""]
+    lines += _pro_con_lines(summary, summary.overall, "feedback summary")
+    lines += [
+        "",
+        f"{h} Details",
+        "",
+        f"**Model**: {escape_inline(model.model)}  ",
+        f"**Date**: {escape_inline(model.date)}",
+        "",
+        f"**Dataset**: {escape_inline(model.dataset)}  ",
+        f"**Num. instructions**: {model.n_instructions}",
+        "",
+        f"**Evaluator**: {escape_inline(model.evaluator)}  ",
+        f"**Summarizer**: {escape_inline(summarizer)}  ",
+        f"**RubricEval version**: {escape_inline(report.version)}",
+        "",
+        f"**Evaluation time**: {time}  ",
+        f"**Evaluation cost**: {fmt_cost(model.total_cost_usd)} (judge {fmt_cost(model.evaluation_cost_usd)}"
+        f" + summary {fmt_cost(summary.cost_usd)})",
+        "",
+        f"{h} Quantitative evaluation",
+        "",
+        f"**Score**: {fmt_number(s.mean)} ± {fmt_number(s.sem)} (SEM); {s.confidence:.0%} bootstrap CI {ci} "
+        f"({s.n_resamples} resamples, seed {s.seed}); n = {s.n} scored instructions; {s.n_unscored} unscored"
+        + ("; weighted by the instructions' `weight`" if s.weighted else ""),
+        "",
+        "**Score per category**:",
+        "",
+        "| Category | Score | SEM | n | Unscored |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for cat in model.categories:
+        lines.append(
+            f"| {escape_cell(cat.category)} | {fmt_number(cat.mean)} | {fmt_number(cat.sem)} | {cat.n} | "
+            f"{cat.n_unscored} |"
+        )
+    lines += ["", *_grading_lines(model), ""]
+    if leaderboard:
+        lines += [_leaderboard_caption(report), "", *_leaderboard_table(report), ""]
+    lines += [f"{h} Qualitative evaluation", "", "**Feedback**:", ""]
+    lines += _pro_con_lines(summary, summary.overall, "feedback summary")
+    lines += ["", "**Feedback per category**:", ""]
+    if summary.status == "skipped":
+        lines += [f"_No feedback per category: {escape_inline(summary.reason)}._"]
+    else:
+        lines += ["| Category | Feedback |", "|---|---|"]
+        lines += [
+            f"| {escape_cell(c.category)} | {_pro_con_cell(summary, c.category)} |" for c in model.categories
+        ]
+    return lines
+
+
+def render_markdown(report: EvaluationReport) -> str:
+    """Render the report as markdown: the seed README's layout, per-model sections for several models."""
+    lines = [f"# {escape_inline(report.title)}", ""]
+    lines += [f"> Note: {escape_inline(note)}" for note in report.notes]
+    if report.notes:
+        lines.append("")
+    if len(report.models) == 1:
+        lines += _model_sections(report, report.models[0], "##", leaderboard=True)
+    else:
+        lines += ["## Leaderboard", "", _leaderboard_caption(report), "", *_leaderboard_table(report), ""]
+        for model in report.models:
+            lines += [f"## Model: {escape_inline(model.model)}", ""]
+            lines += _model_sections(report, model, "###", leaderboard=False)
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

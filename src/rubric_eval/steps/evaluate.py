@@ -1,0 +1,352 @@
+"""Grade model outputs against their instruction-specific rubrics: one judge call per output.
+
+The judge answers one JSON object with one required key per criterion, each holding the
+feedback (evidence first) and then a level from the rubric's enum. The schema forces a complete
+answer; the parser is lenient on purpose so that a partial answer is salvaged criterion by
+criterion: a missing criterion is re-asked and then marked unscored with the reason, an invented
+criterion or an unknown level is dropped and counted in ``judge_issues``. Numbers come from the
+levels (`rubric_eval.scoring`), never from a score the judge writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+
+from rubric_eval._api_edge import RecordsLike, to_records
+from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval._templates import PromptTemplate, load_template
+from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
+from rubric_eval.engine._bookkeeping import bookkeeping_fields
+from rubric_eval.engine._structured import extract_json
+from rubric_eval.errors import InputError
+from rubric_eval.report_markdown import escape_cell
+from rubric_eval.schema import CriterionGrade, Record, Rubric
+from rubric_eval.scoring import instruction_score, level_scores
+
+DEFAULT_TEMPLATE = "evaluate/v1"
+ANSWER_MODEL_NAME = "RubricGrading"
+REASON_MISSING = "the judge did not grade this criterion"
+
+
+class JudgeIssues(BaseModel):
+    """What was wrong with a judge's answer; written to each record as ``judge_issues``."""
+
+    missing_criteria: list[str] = Field(default_factory=list)
+    invented_criteria: list[str] = Field(default_factory=list)
+    unknown_levels: dict[str, str] = Field(
+        default_factory=dict, description="criterion -> the level the judge gave, which the rubric lacks"
+    )
+    error: str | None = Field(default=None, description="Why the call failed, when it did.")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.missing_criteria or self.invented_criteria or self.unknown_levels or self.error)
+
+
+def _close_schema(schema: dict[str, Any], cls: Any) -> None:
+    # Every criterion is required and nothing else is allowed, so a schema-valid answer is complete.
+    # Validation itself stays lenient (defaults, extra keys) so partial answers can be salvaged.
+    schema["required"] = list(schema.get("properties", {}))
+    schema["additionalProperties"] = False
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+def answer_model(rubric: Rubric) -> type[BaseModel]:
+    """The judge's answer model for one rubric: one required object per criterion (feedback, then level)."""
+    levels = rubric.levels
+    criterion_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "feedback": {
+                "type": "string",
+                "description": "Evidence first (quote or point to the answer), then why this level fits.",
+            },
+            "level": {"type": "string", "enum": list(levels), "description": "The matching level."},
+        },
+        "required": ["feedback", "level"],
+        "additionalProperties": False,
+    }
+    fields: dict[str, Any] = {
+        f"criterion_{i}": (
+            Annotated[Any, WithJsonSchema({**criterion_schema, "title": row.criterion})],
+            Field(default=None, alias=row.criterion),
+        )
+        for i, row in enumerate(rubric.criteria)
+    }
+    model: type[BaseModel] = create_model(
+        ANSWER_MODEL_NAME,
+        __config__=ConfigDict(extra="allow", json_schema_extra=_close_schema),
+        **fields,
+    )
+    return model
+
+
+def _grade(
+    *,
+    criterion: str,
+    status: Literal["scored", "unscored"],
+    level: str | None = None,
+    score: float | None = None,
+    feedback: str = "",
+    reason: str | None = None,
+) -> CriterionGrade:
+    # Every field passed explicitly, so that written records carry all keys (dumps skip unset fields).
+    return CriterionGrade(
+        criterion=criterion, status=status, level=level, score=score, feedback=feedback, reason=reason
+    )
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _answer_dict(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True)
+    if not isinstance(value, dict):
+        return None
+    return {str(k): v for k, v in value.items() if v is not None}
+
+
+def interpret_answer(
+    rubric: Rubric, answer: Any, *, missing_reason: str = REASON_MISSING
+) -> tuple[list[CriterionGrade], JudgeIssues]:
+    """Turn a judge's answer (a dict or the answer model) into one grade per rubric criterion.
+
+    Keys match criterion names exactly, else ignoring case and spacing. Criteria absent or without
+    a usable level are unscored with the reason; keys matching no criterion are reported as invented.
+    """
+    data = _answer_dict(answer)
+    issues = JudgeIssues()
+    if data is None:
+        issues.error = f"the answer is not a JSON object (got {type(answer).__name__})"
+        issues.missing_criteria = list(rubric.names)
+        return [_grade(criterion=c, status="unscored", reason=issues.error) for c in rubric.names], issues
+    scores = level_scores(rubric.levels)
+    by_norm_level = {_norm(level): level for level in rubric.levels}
+    unused = dict(data)
+    grades: list[CriterionGrade] = []
+    for name in rubric.names:
+        key = name if name in unused else next((k for k in unused if _norm(k) == _norm(name)), None)
+        item = unused.pop(key) if key is not None else None
+        if not isinstance(item, dict) or not isinstance(item.get("level"), str):
+            issues.missing_criteria.append(name)
+            feedback = item.get("feedback") if isinstance(item, dict) else None
+            grades.append(
+                _grade(
+                    criterion=name,
+                    status="unscored",
+                    feedback=feedback if isinstance(feedback, str) else "",
+                    reason=missing_reason if item is None else f"{missing_reason} (no level given)",
+                )
+            )
+            continue
+        feedback = item.get("feedback")
+        feedback = feedback if isinstance(feedback, str) else ("" if feedback is None else str(feedback))
+        given = item["level"]
+        level = given if given in scores else by_norm_level.get(_norm(given))
+        if level is None:
+            issues.unknown_levels[name] = given
+            grades.append(
+                _grade(
+                    criterion=name,
+                    status="unscored",
+                    feedback=feedback,
+                    reason=f"unknown level {given!r}; expected one of {rubric.levels}",
+                )
+            )
+            continue
+        grades.append(
+            _grade(criterion=name, status="scored", level=level, score=scores[level], feedback=feedback)
+        )
+    issues.invented_criteria = sorted(unused)
+    return grades, issues
+
+
+def answer_problem(rubric: Rubric, answer: Any) -> str | None:
+    """The re-ask message for an answer that misses criteria or uses unknown levels, else None.
+
+    Invented criteria alone do not trigger a re-ask: they are dropped and counted.
+    """
+    _, issues = interpret_answer(rubric, answer)
+    parts = []
+    if issues.missing_criteria:
+        parts.append("grade every criterion; missing: " + ", ".join(map(json.dumps, issues.missing_criteria)))
+    if issues.unknown_levels:
+        parts.append(
+            "use only the levels "
+            + ", ".join(map(json.dumps, rubric.levels))
+            + "; got "
+            + ", ".join(f"{json.dumps(c)}: {json.dumps(lv)}" for c, lv in issues.unknown_levels.items())
+        )
+    if not parts:
+        return None
+    return "; ".join(parts) + ". Use the criterion names exactly as keys"
+
+
+def _rubric_rows(rubric: Rubric) -> list[dict[str, Any]]:
+    normalized = rubric.normalized()
+    return [
+        {
+            "name_cell": escape_cell(row.criterion, html=False),
+            "name_json": json.dumps(row.criterion, ensure_ascii=False),
+            "weight": round(row.weight, 2),
+            "descriptions": [
+                escape_cell(row.performance_to_description[lv], html=False) for lv in rubric.levels
+            ],
+        }
+        for row in normalized.criteria
+    ]
+
+
+def judge_messages(template: PromptTemplate, record: Record) -> list[ChatMessage]:
+    """Render the judge prompt for one record (which must have a rubric and an output)."""
+    assert record.rubric is not None and record.output is not None
+    messages = template.render(
+        instruction=record.instruction,
+        answer=record.output,
+        reference=record.excellent_response or None,
+        levels=record.rubric.levels,
+        levels_json=[json.dumps(lv, ensure_ascii=False) for lv in record.rubric.levels],
+        criteria=_rubric_rows(record.rubric),
+    )
+    return [ChatMessage.model_validate(m) for m in messages]
+
+
+def _check_for(rubric: Rubric) -> Callable[[Any], str | None]:
+    return lambda answer: answer_problem(rubric, answer)
+
+
+def _generation_error(record: Record) -> str | None:
+    """Why the model produced no output (``output_error`` from generate_outputs), if that is the case."""
+    error = (record.model_extra or {}).get("output_error")
+    return str(error) if record.output is None and error else None
+
+
+def _require_gradable(records: Sequence[Record], source: str) -> None:
+    for index, record in enumerate(records):
+        rid = record.id
+        if record.rubric is None:
+            raise InputError(
+                "no rubric to grade against (run `rubric_eval generate_rubrics` first, or add a 'rubric')",
+                path=source,
+                index=index,
+                record_id=rid,
+                field="rubric",
+            )
+        if record.output is None and _generation_error(record) is None:
+            raise InputError(
+                "no model output to grade (expected the answer in 'output' or 'outputs'; "
+                "run `rubric_eval generate_outputs` first)",
+                path=source,
+                index=index,
+                record_id=rid,
+                field="output",
+            )
+
+
+def _grades_from_result(rubric: Rubric, result: LLMResult[Any]) -> tuple[list[CriterionGrade], JudgeIssues]:
+    if result.ok:
+        return interpret_answer(rubric, result.value)
+    reason = result.error or "the judge call failed"
+    # Salvage what a failed (e.g. still incomplete after re-asks) answer did grade.
+    if result.text:
+        try:
+            data = extract_json(result.text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            missing_reason = f"{REASON_MISSING} (after {result.attempts} attempt(s))"
+            grades, issues = interpret_answer(rubric, data, missing_reason=missing_reason)
+            issues.error = reason
+            return grades, issues
+    grades = [_grade(criterion=c, status="unscored", reason=reason) for c in rubric.names]
+    return grades, JudgeIssues(missing_criteria=list(rubric.names), error=reason)
+
+
+def graded_fields(rubric: Rubric, grades: list[CriterionGrade]) -> dict[str, Any]:
+    """The per-record result fields derived from grades (seed README's names plus ours)."""
+    weights = {row.criterion: row.weight for row in rubric.criteria}
+    summary = instruction_score([(weights[g.criterion], g.score) for g in grades])
+    return {
+        "grades": grades,
+        "feedback_per_criteria": {g.criterion: g.feedback for g in grades},
+        "score_per_criteria": {g.criterion: g.score for g in grades},
+        "level_per_criteria": {g.criterion: g.level for g in grades},
+        "score": summary.score,
+        "fraction_scored": summary.fraction_scored_by_weight,
+        "fraction_criteria_scored": summary.fraction_scored_by_count,
+    }
+
+
+def evaluate_records(
+    records: Sequence[Record],
+    *,
+    config: AnnotatorConfig,
+    engine: Engine | None = None,
+    source: str = "records",
+) -> list[Record]:
+    """Grade validated records with one judge call each; return new records with the grading fields."""
+    records = list(records)
+    _require_gradable(records, source)
+    template = load_template(config.template or DEFAULT_TEMPLATE)
+    calls: list[LLMCall[Any]] = []
+    to_grade = [i for i, r in enumerate(records) if _generation_error(r) is None]
+    for index in to_grade:
+        record = records[index]
+        assert record.rubric is not None
+        calls.append(
+            LLMCall(
+                config=config,
+                messages=judge_messages(template, record),
+                output_type=answer_model(record.rubric),
+                template_key=template.version_key,
+                check=_check_for(record.rubric),
+                label=f"record {index} (id={record.record_id})",
+            )
+        )
+    finished = (engine or Engine()).run(calls, description=f"evaluate ({config.name})") if calls else []
+    results = dict(zip(to_grade, finished, strict=True))
+    out: list[Record] = []
+    for index, record in enumerate(records):
+        assert record.rubric is not None
+        result = results.get(index)
+        if result is None:
+            # Nothing to grade: the generation failed. That is data (unscored), not a judge call.
+            reason = f"no output to grade: {_generation_error(record)}"
+            result = LLMResult(ok=False, error=reason)
+        grades, issues = _grades_from_result(record.rubric, result)
+        update = {
+            **graded_fields(record.rubric, grades),
+            "evaluator": config.name,
+            "judge_issues": issues.model_dump(),
+            **bookkeeping_fields("evaluation", result),
+        }
+        out.append(record.model_copy(update=update))
+    return out
+
+
+def evaluate(
+    records: RecordsLike,
+    *,
+    evaluator: str | AnnotatorConfig | None = None,
+    engine: Engine | None = None,
+    max_instances: int | None = None,
+) -> Any:
+    """Grade each record's ``output`` against its ``rubric`` with an LLM judge.
+
+    Adds ``grades``, ``feedback_per_criteria``, ``score_per_criteria``, ``level_per_criteria``,
+    ``score`` (1-10, None when nothing was scored), ``fraction_scored``, ``evaluator``,
+    ``judge_issues`` and ``evaluation_*`` bookkeeping. Returns the same kind as ``records``
+    (list of dicts, list of `Record`, or DataFrame); ``max_instances`` keeps the first N records.
+    """
+    items, convert_back = to_records(records)
+    if max_instances is not None:
+        items = items[:max_instances]
+    config = resolve_config("evaluator", evaluator)
+    return convert_back(evaluate_records(items, config=config, engine=engine))
