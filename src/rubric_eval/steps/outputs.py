@@ -1,0 +1,109 @@
+"""Model outputs: the model under test answers each instruction (no rubric in sight).
+
+Adds ``output``, ``output_raw_completion``, ``model``, ``generator`` and the ``output_*`` bookkeeping. A
+failed generation leaves the record without ``output`` and sets ``output_error``; no text is invented.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from rubric_eval._api_edge import RecordsLike, to_records
+from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval.engine import Engine, LLMCall
+from rubric_eval.schema import Record
+from rubric_eval.steps._common import (
+    StepSummary,
+    build_call,
+    error_field,
+    result_fields,
+    run_calls,
+    sample_indices,
+    with_fields,
+)
+
+FIELD = "output"
+# Fields that describe a previous answer; they would be wrong next to a new one.
+_EVALUATION_FIELDS = (
+    "grades",
+    "feedback_per_criteria",
+    "score_per_criteria",
+    "level_per_criteria",
+    "score",
+    "fraction_scored",
+    "evaluator",
+)
+
+
+def _stale_fields(record: Record) -> list[str]:
+    extra = record.model_extra or {}
+    stale = [key for key in extra if key.startswith(("output_", "evaluat"))]
+    return [FIELD, "outputs", *stale, *_EVALUATION_FIELDS]
+
+
+def builtin_benchmark() -> list[Record]:
+    """The built-in benchmark's records (`rubric_eval.datasets.load_benchmark`)."""
+    # Imported by name: the datasets module is optional at this layer and loads its data lazily.
+    datasets = importlib.import_module("rubric_eval.datasets")
+    records: list[Record] = datasets.load_benchmark(name="default")
+    return records
+
+
+def completion_call(record: Record, config: AnnotatorConfig) -> LLMCall[str]:
+    return build_call(config, str, {"instruction": record.instruction}, label=f"output id={record.record_id}")
+
+
+def run_outputs(
+    records: list[Record], *, config: AnnotatorConfig, engine: Engine | None
+) -> tuple[list[Record], StepSummary]:
+    """Generate an answer for every record; previous answers and their evaluations are replaced."""
+    summary = StepSummary(step="generate_outputs", n_records=len(records))
+    results = run_calls(engine, [completion_call(r, config) for r in records], description="outputs")
+    out: list[Record] = []
+    identity = {"model": config.display_name}
+    for i, (record, result) in enumerate(zip(records, results, strict=True)):
+        summary.add_result(result)
+        fields = result_fields(FIELD, config, "generator", result)
+        if result.ok and isinstance(result.value, str) and result.value.strip():
+            summary.generated += 1
+            updates = {
+                FIELD: result.value.strip(),
+                "output_raw_completion": result.value,
+                **identity,
+                **fields,
+            }
+        else:
+            error = result.error if not result.ok else "the model returned an empty answer"
+            summary.fail(i, record, error or "unknown error")
+            updates = {error_field(FIELD): error, **identity, **fields}
+        out.append(with_fields(record, updates, drop=_stale_fields(record)))
+    return out, summary
+
+
+def generate_outputs(
+    records: RecordsLike | None = None,
+    *,
+    model: str | AnnotatorConfig | None = None,
+    engine: Engine | None = None,
+    max_instances: int | None = None,
+    seed: int = 0,
+) -> Any:
+    """Generate the answers of `model` (a built-in name, YAML path or ``provider/model``) to each instruction.
+
+    ``records=None`` uses the built-in benchmark and returns `Record`s; otherwise records come as a list
+    of dicts, of `Record`s, or a DataFrame, and are returned in the same kind. ``max_instances`` keeps a
+    seeded sample in the original order. A failed call leaves the record without ``output`` and with
+    ``output_error``.
+    """
+    convert_back: Callable[[list[Record]], Any]
+    if records is None:
+        parsed, convert_back = builtin_benchmark(), list
+    else:
+        parsed, convert_back = to_records(records)
+    parsed = [parsed[i] for i in sample_indices(len(parsed), max_instances, seed)]
+    config = resolve_config("completer", model)
+    out, summary = run_outputs(parsed, config=config, engine=engine)
+    summary.log()
+    return convert_back(out)
