@@ -17,6 +17,9 @@ from rubric_eval.schema import (
     Record,
     Rubric,
 )
+from rubric_eval.steps.brainstorm import brainstorm_rubrics
+from rubric_eval.steps.outputs import generate_outputs
+from rubric_eval.steps.rubrics import brainstorm_and_generate_rubrics, generate_rubrics
 from rubric_eval.validation import DatasetSummary, validate_records
 
 __version__ = "0.2.0"
@@ -36,6 +39,10 @@ __all__ = [
     "Rubric",
     "RubricEvalError",
     "__version__",
+    "brainstorm_and_generate_rubrics",
+    "brainstorm_rubrics",
+    "generate_outputs",
+    "generate_rubrics",
     "read_records",
     "resolve_config",
     "validate_records",

@@ -18,6 +18,11 @@ from rubric_eval.errors import RubricEvalError
 # command name -> "module:attribute"; each helper module defines one click command.
 COMMANDS: dict[str, str] = {
     "validate": "rubric_eval.cli._validate:validate",
+    "brainstorm_rubrics": "rubric_eval.cli._create:brainstorm_rubrics",
+    "generate_rubrics": "rubric_eval.cli._create:generate_rubrics",
+    "brainstorm_and_generate_rubrics": "rubric_eval.cli._create:brainstorm_and_generate_rubrics",
+    "generate_outputs": "rubric_eval.cli._create:generate_outputs",
+    "diff": "rubric_eval.cli._create:diff",
 }
 # `rubric_eval --input_path=...` (no command) runs this one.
 DEFAULT_COMMAND = "run"

@@ -1,0 +1,262 @@
+"""Benchmark creation commands: brainstorm_rubrics, generate_rubrics, brainstorm_and_generate_rubrics,
+generate_outputs, and diff (what experts changed against the LLM draft)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rubric_eval.cli._options import engine_options, engine_settings_from, input_path, output_path
+
+_OVERWRITE = click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Regenerate fields that already exist, including ones experts wrote or edited.",
+)
+_MAX_INSTANCES = click.option(
+    "--max_instances",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only process the first N records (a quick trial); the output holds only those.",
+)
+_LEVELS = click.option(
+    "--levels",
+    default="excellent,good,fair,poor",
+    show_default=True,
+    help="Performance levels of the rubric, best first, comma-separated.",
+)
+_BRAINSTORMER = click.option(
+    "--brainstormer_configs",
+    default=None,
+    help="Brainstormer: a built-in config name, a YAML path, or provider/model (default: gpt-5-mini).",
+)
+_RUBRIC_GENERATOR = click.option(
+    "--rubric_generator_configs",
+    default=None,
+    help="Rubric generator: a built-in config name, a YAML path, or provider/model (default: gpt-5-mini).",
+)
+
+
+def _levels(text: str) -> list[str]:
+    return [level.strip() for level in text.split(",")]
+
+
+def _read(path: Path, max_instances: int | None) -> list[Any]:
+    from rubric_eval._io import read_records
+
+    records = read_records(path)
+    return records if max_instances is None else records[:max_instances]
+
+
+def _finish(summaries: list[Any], records: list[Any], path: Path) -> None:
+    """Write the records, print what happened, exit 1 if any call failed."""
+    from rubric_eval._io import write_records
+
+    write_records(records, path)
+    for summary in summaries:
+        for warning in summary.warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+        head, *failures = summary.lines()
+        click.echo(head)
+        for line in failures:
+            click.secho(line, fg="red", err=True)
+    click.echo(f"wrote {len(records)} records to {path}")
+    if any(summary.failures for summary in summaries):
+        click.secho(
+            "some calls failed (the reason is in each record's *_error field); rerun the same command to "
+            "retry them: finished calls come from the cache",
+            fg="red",
+            err=True,
+        )
+        raise SystemExit(1)
+
+
+def _engine(kwargs: dict[str, Any]) -> Any:
+    from rubric_eval.engine import Engine
+
+    return Engine(engine_settings_from(kwargs))
+
+
+@click.command()
+@input_path(help="Instructions (JSON list or JSONL), optionally with useful_info_to_eval_instruction.")
+@output_path(help="Where to write the records with brainstormed_rubric added.")
+@_BRAINSTORMER
+@_OVERWRITE
+@_MAX_INSTANCES
+@engine_options
+def brainstorm_rubrics(
+    input_path: Path,
+    output_path: Path,
+    brainstormer_configs: str | None,
+    overwrite: bool,
+    max_instances: int | None,
+    **kwargs: Any,
+) -> None:
+    """Draft a high-level rubric (weighted criteria with checklists) for each instruction.
+
+    Records that already have a brainstormed_rubric (e.g. written or edited by an expert) are kept
+    unless --overwrite.
+    """
+    from rubric_eval._config import resolve_config
+    from rubric_eval.steps.brainstorm import run_brainstorm
+
+    config = resolve_config("brainstormer", brainstormer_configs)
+    engine = _engine(kwargs)
+    records = _read(input_path, max_instances)
+    out, summary = run_brainstorm(records, config=config, engine=engine, overwrite=overwrite)
+    _finish([summary], out, output_path)
+
+
+@click.command()
+@input_path(help="Records with brainstormed_rubric (or rubric, kept as is).")
+@output_path(help="Where to write the records with rubric added.")
+@_RUBRIC_GENERATOR
+@_LEVELS
+@_OVERWRITE
+@_MAX_INSTANCES
+@engine_options
+def generate_rubrics(
+    input_path: Path,
+    output_path: Path,
+    rubric_generator_configs: str | None,
+    levels: str,
+    overwrite: bool,
+    max_instances: int | None,
+    **kwargs: Any,
+) -> None:
+    """Write the full rubric (every criterion x level) from each record's brainstormed rubric.
+
+    Rubrics that already exist (e.g. written or edited by an expert) are kept unless --overwrite.
+    """
+    from rubric_eval._config import resolve_config
+    from rubric_eval.steps.rubrics import check_levels, run_rubrics
+
+    level_names = check_levels(_levels(levels))
+    config = resolve_config("rubric_generator", rubric_generator_configs)
+    engine = _engine(kwargs)
+    records = _read(input_path, max_instances)
+    out, summary = run_rubrics(
+        records,
+        config=config,
+        engine=engine,
+        overwrite=overwrite,
+        levels=level_names,
+        path=str(input_path),
+    )
+    _finish([summary], out, output_path)
+
+
+@click.command()
+@input_path(help="Instructions (JSON list or JSONL), optionally with useful_info_to_eval_instruction.")
+@output_path(help="Where to write the records with brainstormed_rubric and rubric added.")
+@_BRAINSTORMER
+@_RUBRIC_GENERATOR
+@_LEVELS
+@_OVERWRITE
+@_MAX_INSTANCES
+@engine_options
+def brainstorm_and_generate_rubrics(
+    input_path: Path,
+    output_path: Path,
+    brainstormer_configs: str | None,
+    rubric_generator_configs: str | None,
+    levels: str,
+    overwrite: bool,
+    max_instances: int | None,
+    **kwargs: Any,
+) -> None:
+    """brainstorm_rubrics then generate_rubrics in one go (experts can still edit both afterwards)."""
+    from rubric_eval._config import resolve_config
+    from rubric_eval.steps.rubrics import brainstorm_and_generate, check_levels
+
+    level_names = check_levels(_levels(levels))
+    brainstormer = resolve_config("brainstormer", brainstormer_configs)
+    rubric_generator = resolve_config("rubric_generator", rubric_generator_configs)
+    engine = _engine(kwargs)
+    records = _read(input_path, max_instances)
+    out, summaries = brainstorm_and_generate(
+        records,
+        brainstormer=brainstormer,
+        rubric_generator=rubric_generator,
+        engine=engine,
+        overwrite=overwrite,
+        levels=level_names,
+    )
+    _finish(summaries, out, output_path)
+
+
+@click.command()
+@input_path(required=False, help="Instructions (JSON list or JSONL); default: the built-in benchmark.")
+@output_path(help="Where to write the records with the model's output added.")
+@click.option(
+    "--model_configs",
+    default=None,
+    help="Model under test: a built-in config name, a YAML path, or provider/model (default: gpt-4o-mini).",
+)
+@click.option(
+    "--max_instances",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Answer a seeded random sample of N instructions (kept in file order).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --max_instances sample.")
+@engine_options
+def generate_outputs(
+    input_path: Path | None,
+    output_path: Path,
+    model_configs: str | None,
+    max_instances: int | None,
+    seed: int,
+    **kwargs: Any,
+) -> None:
+    """Generate the answers of the model under test to each instruction (adds output and model)."""
+    from rubric_eval._config import resolve_config
+    from rubric_eval._io import read_records
+    from rubric_eval.steps._common import sample_indices
+    from rubric_eval.steps.outputs import builtin_benchmark, run_outputs
+
+    config = resolve_config("completer", model_configs)
+    engine = _engine(kwargs)
+    records = builtin_benchmark() if input_path is None else read_records(input_path)
+    records = [records[i] for i in sample_indices(len(records), max_instances, seed)]
+    out, summary = run_outputs(records, config=config, engine=engine)
+    _finish([summary], out, output_path)
+
+
+@click.command()
+@input_path(help="Records whose brainstormed_rubric / rubric experts may have edited.")
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Compare with this file's records (matched by id, else instruction), not the stored LLM drafts.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Human-readable text, or JSON for tools.",
+)
+@click.option("--show_unchanged", is_flag=True, default=False, help="Also list fields nobody edited.")
+def diff(input_path: Path, against: Path | None, fmt: str, show_unchanged: bool) -> None:
+    """Show what experts changed in brainstorms and rubrics against the LLM draft.
+
+    Criteria added, removed or renamed, weights changed, level descriptions and checklist items changed.
+    The draft is the one stored in each field's provenance when the LLM wrote it, or --against FILE.
+    """
+    from rubric_eval._io import read_records
+    from rubric_eval.diff import diff_records, render_diffs
+
+    records = read_records(input_path)
+    original = read_records(against) if against is not None else None
+    diffs = diff_records(records, original)
+    if fmt == "json":
+        click.echo(json.dumps([d.model_dump(mode="json") for d in diffs], indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_diffs(diffs, show_unchanged=show_unchanged))
