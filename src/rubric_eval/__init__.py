@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._io import read_records, write_records
+from rubric_eval.datasets import benchmark_names, load_benchmark
 from rubric_eval.errors import ConfigError, InputError, MissingExtraError, RubricEvalError
 from rubric_eval.schema import (
     BrainstormCriterion,
@@ -39,10 +40,12 @@ __all__ = [
     "Rubric",
     "RubricEvalError",
     "__version__",
+    "benchmark_names",
     "brainstorm_and_generate_rubrics",
     "brainstorm_rubrics",
     "generate_outputs",
     "generate_rubrics",
+    "load_benchmark",
     "read_records",
     "resolve_config",
     "validate_records",
