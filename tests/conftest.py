@@ -14,6 +14,14 @@ from rubric_eval.testing import OpenAICompatibleServer
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _private_llm_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own LLM cache folder, so no test reads another's answers or ~/.cache."""
+    monkeypatch.setenv("RUBRIC_EVAL_CACHE_DIR", str(tmp_path_factory.mktemp("llm-cache")))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def make_openai_server() -> Iterator[Callable[..., OpenAICompatibleServer]]:
     """Factory: ``make_openai_server(handler=..., faults=[...], latency_s=...)`` -> a started server.

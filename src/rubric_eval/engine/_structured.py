@@ -16,6 +16,50 @@ def json_schema_for(output_type: type[BaseModel]) -> dict[str, Any]:
     return output_type.model_json_schema()
 
 
+# Keywords OpenAI's strict structured outputs accept; anything else (minLength, default, oneOf,
+# allOf, dict-valued additionalProperties, ...) makes us fall back to a non-strict schema.
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf",
+        "$ref", "$defs", "description", "title", "pattern", "format", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+    }
+)  # fmt: skip
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema in OpenAI strict form (objects closed), or None when strict mode cannot express it.
+
+    Strict mode needs every property required and ``additionalProperties: false``; a model
+    with optional fields or unsupported keywords is sent non-strict instead.
+    """
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if not set(node) <= _STRICT_KEYWORDS:
+            raise ValueError("unsupported keyword")
+        out = {
+            key: ({k: convert(v) for k, v in val.items()} if key in {"properties", "$defs"} else convert(val))
+            for key, val in node.items()
+        }
+        if node.get("type") == "object" or "properties" in node:
+            if node.get("additionalProperties", False) is not False:
+                raise ValueError("open object")
+            if set(node.get("required", [])) != set(node.get("properties", {})):
+                raise ValueError("optional property")
+            out["additionalProperties"] = False
+        return out
+
+    try:
+        converted = convert(schema)
+    except ValueError:
+        return None
+    return converted if isinstance(converted, dict) else None
+
+
 def extract_json(text: str) -> Any:
     """Parse JSON from a reply that may wrap it in prose or a code fence.
 

@@ -43,7 +43,11 @@ class ProviderResponse(BaseModel):
 
 
 class ProviderError(Exception):
-    """A failed call. ``retryable`` tells the engine whether another attempt can help."""
+    """A failed call. ``retryable`` tells the engine whether another attempt can help.
+
+    ``structured_unsupported`` means the endpoint rejected the native structured-output
+    mechanism (e.g. ``response_format``); the engine then asks for plain JSON text instead.
+    """
 
     def __init__(
         self,
@@ -52,15 +56,21 @@ class ProviderError(Exception):
         status: int | None = None,
         retryable: bool = False,
         retry_after_s: float | None = None,
+        structured_unsupported: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.retry_after_s = retry_after_s
+        self.structured_unsupported = structured_unsupported
 
 
 class Provider(Protocol):
-    """Does one call and nothing else: no retries, no caching, no throttling."""
+    """Does one call and nothing else: no retries, no caching, no throttling.
+
+    A provider may also have an ``endpoint`` attribute (e.g. its resolved base URL); the engine
+    puts it into cache keys, because a different server can give a different answer.
+    """
 
     name: str
 
@@ -101,7 +111,12 @@ class Usage:
 
 @dataclass
 class LLMResult(Generic[T]):
-    """The outcome of one `LLMCall`. A failure is data: ``ok`` is False and ``error`` says why."""
+    """The outcome of one `LLMCall`. A failure is data: ``ok`` is False and ``error`` says why.
+
+    ``cost_usd`` is the price of the API calls that produced this answer (also when it now
+    comes from the cache); ``cost_known`` is False when the model has no known price, in which
+    case ``cost_usd`` is 0.0 and must not be read as free.
+    """
 
     ok: bool
     value: T | None = None
@@ -112,3 +127,4 @@ class LLMResult(Generic[T]):
     latency_s: float = 0.0
     attempts: int = 0
     cached: bool = False
+    cost_known: bool = True

@@ -170,6 +170,9 @@ class OpenAICompatibleServer:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
+        self._headers: list[dict[str, str]] = []
+        self._in_flight = 0
+        self.max_in_flight = 0
         self._statuses: collections.Counter[int] = collections.Counter()
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -190,6 +193,12 @@ class OpenAICompatibleServer:
             return list(self._requests)
 
     @property
+    def request_headers(self) -> list[dict[str, str]]:
+        """The HTTP headers of every completion request, aligned with `requests`."""
+        with self._lock:
+            return list(self._headers)
+
+    @property
     def request_count(self) -> int:
         with self._lock:
             return len(self._requests)
@@ -204,7 +213,9 @@ class OpenAICompatibleServer:
         """Forget the request log and counters (faults still queued stay queued)."""
         with self._lock:
             self._requests.clear()
+            self._headers.clear()
             self._statuses.clear()
+            self.max_in_flight = 0
 
     def add_faults(self, *faults: str | Fault | Reply) -> None:
         """Queue more faults for the next requests."""
@@ -288,7 +299,11 @@ class OpenAICompatibleServer:
 
     async def _stats(self, request: web.Request) -> web.Response:
         with self._lock:
-            stats = {"requests": len(self._requests), "statuses": dict(self._statuses)}
+            stats = {
+                "requests": len(self._requests),
+                "statuses": dict(self._statuses),
+                "max_in_flight": self.max_in_flight,
+            }
         return web.json_response(stats)
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -298,6 +313,16 @@ class OpenAICompatibleServer:
         return await self._serve(request, api="anthropic")
 
     async def _serve(self, request: web.Request, *, api: str) -> web.StreamResponse:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            return await self._handle(request, api=api)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    async def _handle(self, request: web.Request, *, api: str) -> web.StreamResponse:
         try:
             body = await request.json()
         except ValueError:
@@ -306,6 +331,7 @@ class OpenAICompatibleServer:
             return self._error(400, "request body must be a JSON object", api)
         with self._lock:
             self._requests.append(body)
+            self._headers.append(dict(request.headers))
             fault: Fault | Reply | None = self._faults.popleft() if self._faults else None
             if fault is None:
                 for kind, rate in self.fault_rates.items():

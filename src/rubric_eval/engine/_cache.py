@@ -1,0 +1,141 @@
+"""The LLM cache: SQLite in WAL mode, one row per finished answer, committed as it arrives.
+
+The key is a SHA-256 of exactly what changes the answer (provider, endpoint, model, messages,
+sampling parameters, answer schema, prompt template version, repeat index) and nothing else:
+not concurrency, labels, timeouts or keys. Failures are logged in their own table and never
+served as answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rubric_eval._config import AnnotatorConfig
+from rubric_eval.engine._types import ChatMessage
+
+CACHE_ENV = "RUBRIC_EVAL_CACHE_DIR"
+CACHE_FILE = "llm_cache.sqlite3"
+KEY_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    key TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    attempts INTEGER NOT NULL,
+    latency_s REAL NOT NULL,
+    model TEXT NOT NULL,
+    template_key TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT NOT NULL,
+    error TEXT NOT NULL,
+    text TEXT,
+    model TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
+def default_cache_dir() -> Path:
+    """``$RUBRIC_EVAL_CACHE_DIR``, else the platform's user cache folder for rubric_eval."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rubric_eval", appauthor=False))
+
+
+def cache_key(
+    config: AnnotatorConfig,
+    *,
+    endpoint: str,
+    messages: list[ChatMessage],
+    response_schema: dict[str, Any] | None,
+    template_key: str,
+    repeat_index: int,
+) -> str:
+    """SHA-256 of what determines the answer; stable across runs, processes and machines."""
+    material = {
+        "v": KEY_VERSION,
+        "provider": config.provider,
+        "endpoint": endpoint,
+        "model": config.model,
+        "messages": [[m.role, m.content] for m in messages],
+        "params": config.params,
+        "schema": response_schema,
+        "template": template_key,
+        "repeat": repeat_index,
+    }
+    encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CachedAnswer:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    attempts: int
+    latency_s: float
+
+
+class Cache:
+    """An open cache database. Every `put` commits, so a killed run loses no finished answer."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / CACHE_FILE
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a killed process; only power loss can drop the last ones.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def get(self, key: str) -> CachedAnswer | None:
+        row = self._db.execute(
+            "SELECT text, input_tokens, output_tokens, cost_usd, attempts, latency_s "
+            "FROM answers WHERE key=?",
+            (key,),
+        ).fetchone()
+        return None if row is None else CachedAnswer(*row)
+
+    def put(self, key: str, answer: CachedAnswer, *, model: str, template_key: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                key,
+                answer.text,
+                answer.input_tokens,
+                answer.output_tokens,
+                answer.cost_usd,
+                answer.attempts,
+                answer.latency_s,
+                model,
+                template_key,
+                time.time(),
+            ),
+        )
+
+    def log_failure(self, key: str, error: str, text: str | None, *, model: str) -> None:
+        self._db.execute("INSERT INTO failures VALUES (?,?,?,?,?)", (key, error, text, model, time.time()))
+
+    def delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM answers WHERE key=?", (key,))
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
