@@ -120,12 +120,16 @@ class StepSummary:
     kept: Counter[str] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # spent by this run; cache hits cost nothing now
     cached: int = 0
+    unpriced: int = 0
 
     def add_result(self, result: LLMResult[Any]) -> None:
+        if result.cached:
+            self.cached += 1
+            return
         self.cost_usd += result.cost_usd
-        self.cached += result.cached
+        self.unpriced += not result.cost_known and result.attempts > 0
 
     def fail(self, index: int, record: Record, error: str) -> None:
         self.failures.append(Failure(index, record.record_id, error))
@@ -141,6 +145,8 @@ class StepSummary:
         parts.append(f"{len(self.failures)} failed")
         head = f"{self.step}: {self.n_records} records: " + ", ".join(parts)
         head += f"; {self.cached} from cache; cost ${self.cost_usd:.4f}"
+        if self.unpriced:
+            head += f" (+ {self.unpriced} calls to models without a known price)"
         return [head, *(f"failed: {f}" for f in self.failures)]
 
     def log(self) -> None:

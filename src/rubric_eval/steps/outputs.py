@@ -6,12 +6,12 @@ failed generation leaves the record without ``output`` and sets ``output_error``
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval.datasets import load_benchmark
 from rubric_eval.engine import Engine, LLMCall
 from rubric_eval.schema import Record
 from rubric_eval.steps._common import (
@@ -34,6 +34,7 @@ _EVALUATION_FIELDS = (
     "score",
     "fraction_scored",
     "evaluator",
+    "judge_issues",
 )
 
 
@@ -45,10 +46,7 @@ def _stale_fields(record: Record) -> list[str]:
 
 def builtin_benchmark() -> list[Record]:
     """The built-in benchmark's records (`rubric_eval.datasets.load_benchmark`)."""
-    # Imported by name: the datasets module is optional at this layer and loads its data lazily.
-    datasets = importlib.import_module("rubric_eval.datasets")
-    records: list[Record] = datasets.load_benchmark(name="default")
-    return records
+    return load_benchmark(name="default")
 
 
 def completion_call(record: Record, config: AnnotatorConfig) -> LLMCall[str]:
