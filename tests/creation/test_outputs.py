@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from rubric_eval import Record, generate_outputs
+from rubric_eval.datasets import load_benchmark
 from rubric_eval.engine import EngineSettings, ProviderError, ProviderRequest
 from rubric_eval.engine.providers.scripted import ScriptedProvider
 from rubric_eval.steps._common import sample_indices
@@ -101,8 +100,7 @@ def test_max_instances_is_a_seeded_sample_in_file_order(engine_settings: EngineS
 
 
 def test_without_records_the_builtin_benchmark_is_answered(engine_settings: EngineSettings) -> None:
-    datasets = pytest.importorskip("rubric_eval.datasets")
-    benchmark = datasets.load_benchmark(name="default")
+    benchmark = load_benchmark(name="default")
     provider = ScriptedProvider(answer)
     out = generate_outputs(model=MODEL, engine=scripted_engine(provider, engine_settings), max_instances=3)
     assert len(out) == 3 and all(isinstance(r, Record) for r in out)
