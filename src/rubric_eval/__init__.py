@@ -9,6 +9,8 @@ from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._io import read_records, write_records
 from rubric_eval.datasets import benchmark_names, load_benchmark
 from rubric_eval.errors import ConfigError, InputError, MissingExtraError, RubricEvalError
+from rubric_eval.leaderboard import Leaderboard, load_leaderboard
+from rubric_eval.report import EvaluationReport, evaluate_and_generate_report, generate_report
 from rubric_eval.schema import (
     BrainstormCriterion,
     BrainstormedRubric,
@@ -19,6 +21,7 @@ from rubric_eval.schema import (
     Rubric,
 )
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
+from rubric_eval.steps.evaluate import evaluate
 from rubric_eval.steps.outputs import generate_outputs
 from rubric_eval.steps.rubrics import brainstorm_and_generate_rubrics, generate_rubrics
 from rubric_eval.validation import DatasetSummary, validate_records
@@ -33,7 +36,9 @@ __all__ = [
     "Criterion",
     "CriterionGrade",
     "DatasetSummary",
+    "EvaluationReport",
     "InputError",
+    "Leaderboard",
     "MissingExtraError",
     "Provenance",
     "Record",
@@ -43,9 +48,13 @@ __all__ = [
     "benchmark_names",
     "brainstorm_and_generate_rubrics",
     "brainstorm_rubrics",
+    "evaluate",
+    "evaluate_and_generate_report",
     "generate_outputs",
+    "generate_report",
     "generate_rubrics",
     "load_benchmark",
+    "load_leaderboard",
     "read_records",
     "resolve_config",
     "validate_records",

@@ -126,7 +126,7 @@ def _locked(path: Path) -> Iterator[None]:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a", encoding="utf-8") as handle:
+    with open(path.with_name(f".{path.name}.lock"), "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -202,7 +202,10 @@ def print_leaderboard(rows: Sequence[RankedRow], *, title: str | None = None, co
     from rich.table import Table
     from rich.text import Text
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=200)  # piped or captured: do not squeeze the table into 80 columns
     table = Table(title=title, title_justify="left")
     for name, justify in (
         ("#", "right"),
@@ -215,7 +218,8 @@ def print_leaderboard(rows: Sequence[RankedRow], *, title: str | None = None, co
         ("Cost", "right"),
         ("Above next?", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # rich's Literal justify
+        # rich types `justify` as a Literal; ours come from the literal tuple above.
+        table.add_column(name, justify=justify, no_wrap=name != "Model", overflow="fold")  # type: ignore[arg-type]
     for row in rows:
         ci = "n/a" if row.ci_low is None else f"[{row.ci_low:.2f}, {row.ci_high or 0:.2f}]"
         table.add_row(

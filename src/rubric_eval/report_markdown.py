@@ -79,6 +79,17 @@ def _pro_con_cell(summary: FeedbackSummary, category: str) -> str:
     return f"**Pro:**<br>{pros}<br>**Con:**<br>{cons}"
 
 
+def _cost_text(model: ModelReport) -> str:
+    def part(cost: float, unpriced: int) -> str:
+        return fmt_cost(cost) + (f" + unknown for {unpriced} unpriced calls" if unpriced else "")
+
+    judge = part(model.evaluation_cost_usd, model.n_unpriced_calls)
+    summary = part(model.summary.cost_usd, model.summary.n_unpriced_calls)
+    total = model.total_cost_usd
+    head = "unknown (a model's price is not in the price table)" if total is None else fmt_cost(total)
+    return f"{head} (judge {judge}; summary {summary})"
+
+
 def _score_line(model: ModelReport) -> str:
     s = model.score
     if s.mean is None:
@@ -150,8 +161,7 @@ def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, lea
         f"**RubricEval version**: {escape_inline(report.version)}",
         "",
         f"**Evaluation time**: {time}  ",
-        f"**Evaluation cost**: {fmt_cost(model.total_cost_usd)} (judge {fmt_cost(model.evaluation_cost_usd)}"
-        f" + summary {fmt_cost(summary.cost_usd)})",
+        f"**Evaluation cost**: {_cost_text(model)}",
         "",
         f"{h} Quantitative evaluation",
         "",

@@ -23,6 +23,10 @@ COMMANDS: dict[str, str] = {
     "brainstorm_and_generate_rubrics": "rubric_eval.cli._create:brainstorm_and_generate_rubrics",
     "generate_outputs": "rubric_eval.cli._create:generate_outputs",
     "diff": "rubric_eval.cli._create:diff",
+    "evaluate": "rubric_eval.cli._evaluate:evaluate",
+    "generate_report": "rubric_eval.cli._report:generate_report",
+    "run": "rubric_eval.cli._run:run",
+    "evaluate_and_generate_report": "rubric_eval.cli._run:evaluate_and_generate_report",
 }
 # `rubric_eval --input_path=...` (no command) runs this one.
 DEFAULT_COMMAND = "run"

@@ -261,10 +261,9 @@ def _grades_from_result(rubric: Rubric, result: LLMResult[Any]) -> tuple[list[Cr
         except ValueError:
             data = None
         if isinstance(data, dict):
+            # The answer was usable in part: not a failed call; its gaps are unscored with the reason.
             missing_reason = f"{REASON_MISSING} (after {result.attempts} attempt(s))"
-            grades, issues = interpret_answer(rubric, data, missing_reason=missing_reason)
-            issues.error = reason
-            return grades, issues
+            return interpret_answer(rubric, data, missing_reason=missing_reason)
     grades = [_grade(criterion=c, status="unscored", reason=reason) for c in rubric.names]
     return grades, JudgeIssues(missing_criteria=list(rubric.names), error=reason)
 

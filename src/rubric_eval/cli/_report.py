@@ -1,0 +1,124 @@
+"""`rubric_eval generate_report`: the markdown report (and its JSON twin) of an evaluations file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rubric_eval.cli._options import engine_options, engine_settings_from, input_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report_options(func: F) -> F:
+    """Flags shared by generate_report and the one-step commands."""
+    decorators = [
+        click.option(
+            "--summarizer_configs",
+            default=None,
+            help="Summariser of strengths and weaknesses: a built-in config name, a YAML path, "
+            "provider/model (default: gpt-5-mini), or None to skip the summary.",
+        ),
+        click.option(
+            "--summarize",
+            type=click.BOOL,
+            default=True,
+            show_default=True,
+            help="Summarise the judge's feedback into Pro/Con lists (False: no summariser call).",
+        ),
+        click.option(
+            "--summary_context_tokens",
+            type=click.IntRange(min=1000),
+            default=None,
+            help="Context budget per summariser call (tokens estimated as characters/4); "
+            "larger feedback sets are summarised in chunks and merged. Default 12000.",
+        ),
+        click.option(
+            "--leaderboard_path",
+            default=None,
+            help="Leaderboard JSON file to update and show (default: leaderboard.json beside the report; "
+            "None: no leaderboard file, rank only the models in this input).",
+        ),
+        click.option(
+            "--dataset_name",
+            default=None,
+            help="Dataset name in the report and leaderboard (default: the records' dataset_name field).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def resolve_leaderboard_path(value: str | None, report_path: Path) -> Path | None:
+    from rubric_eval._config import is_none
+    from rubric_eval.leaderboard import LEADERBOARD_FILE
+
+    if value is None:
+        return report_path.parent / LEADERBOARD_FILE
+    return None if is_none(value) else Path(value)
+
+
+def report_kwargs(kwargs: dict[str, Any], report_path: Path) -> dict[str, Any]:
+    """Pop the report flags from a command's kwargs as `generate_report` keyword arguments."""
+    from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS
+
+    context = kwargs.pop("summary_context_tokens")
+    return {
+        "summarizer": kwargs.pop("summarizer_configs"),
+        "summarize": kwargs.pop("summarize"),
+        "context_tokens": DEFAULT_CONTEXT_TOKENS if context is None else context,
+        "leaderboard_path": resolve_leaderboard_path(kwargs.pop("leaderboard_path"), report_path),
+        "dataset": kwargs.pop("dataset_name"),
+    }
+
+
+def print_report(report: Any, md_path: Path, json_path: Path) -> None:
+    """Print the scores, where the report went, and the leaderboard."""
+    from rubric_eval.leaderboard import print_leaderboard
+    from rubric_eval.report_markdown import fmt_number
+
+    for model in report.models:
+        s = model.score
+        ci = "n/a" if s.ci_low is None else f"[{s.ci_low:.2f}, {s.ci_high:.2f}]"
+        click.echo(
+            f"{model.model}: score {fmt_number(s.mean)} ± {fmt_number(s.sem)} (SEM), 95% CI {ci}, "
+            f"n = {s.n}, unscored = {s.n_unscored}"
+        )
+        if model.summary.status != "ok":
+            click.echo(f"  summary: {model.summary.status}: {model.summary.reason}")
+    click.echo(f"wrote {md_path} and {json_path}")
+    where = f" ({report.leaderboard_path})" if report.leaderboard_path else ""
+    title = f"Leaderboard: {report.dataset}, judge {', '.join(report.evaluators)}{where}"
+    print_leaderboard(report.leaderboard, title=title)
+
+
+@click.command()
+@input_path(help="Evaluations file (from `rubric_eval evaluate`).")
+@click.option(
+    "--output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown report path (default: evaluation_report.md beside the input); the JSON twin with "
+    "every number is written beside it with the suffix .json.",
+)
+@report_options
+@engine_options
+def generate_report(input_path: Path, output_path: Path | None, **kwargs: Any) -> None:
+    """Write the evaluation report: score ± SEM, CI, per-category scores, leaderboard, Pro/Con."""
+    from rubric_eval._io import read_records
+    from rubric_eval.engine import Engine
+    from rubric_eval.report import generate_report as build_report
+    from rubric_eval.report import json_twin_path
+
+    md_path = output_path or input_path.parent / "evaluation_report.md"
+    json_twin_path(md_path)  # reject a .json report path before any work
+    options = report_kwargs(kwargs, md_path)
+    engine = Engine(engine_settings_from(kwargs))
+    records = read_records(input_path)
+    report = build_report(records, engine=engine, source=str(input_path), **options)
+    md, js = report.write(md_path)
+    print_report(report, md, js)
