@@ -17,9 +17,11 @@ def package_version() -> str:
 
 
 def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
-    """``<prefix>_price_per_example``, ``_time_per_example``, ``_date``, ``_version``, tokens, cache hit."""
+    """``<prefix>_price_per_example`` (None when the model's price is unknown), ``_time_per_example``,
+    ``_cost_known``, ``_date``, ``_version``, tokens, cache hit."""
     return {
-        f"{prefix}_price_per_example": round(result.cost_usd, 8),
+        f"{prefix}_price_per_example": round(result.cost_usd, 8) if result.cost_known else None,
+        f"{prefix}_cost_known": result.cost_known,
         f"{prefix}_time_per_example": round(result.latency_s, 4),
         f"{prefix}_date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         f"{prefix}_version": package_version(),

@@ -246,14 +246,15 @@ class Engine:
             hit = self._from_cache(run.cache, key, call, price)
             if hit is not None:
                 return hit
-        estimate = self._estimate_cost(run, price, call.messages)
-        if not self._reserve(run, estimate):
-            return LLMResult(ok=False, error=BUDGET_EXHAUSTED, cost_known=price is not None)
-        try:
-            async with endpoint.semaphore:
+        async with endpoint.semaphore:
+            # Budget is claimed when the call really starts, so the estimate uses what has finished.
+            estimate = self._estimate_cost(run, price, call.messages)
+            if not self._reserve(run, estimate):
+                return LLMResult(ok=False, error=BUDGET_EXHAUSTED, cost_known=price is not None)
+            try:
                 result = await self._attempt(call, run, provider, endpoint, endpoint_name, schema, price)
-        finally:
-            run.reserved_usd -= estimate
+            finally:
+                run.reserved_usd -= estimate
         self._spent_usd += result.cost_usd
         if result.cost_known and result.attempts:
             run.priced_cost_seen += result.cost_usd
@@ -435,12 +436,13 @@ class Engine:
             endpoint.pacer.settle(estimate, 0)
             if not exc.retryable or attempt == settings.max_attempts:
                 raise _SendFailed(exc, attempt)
+            # Exponential backoff with jitter spreads retries out; Retry-After is a floor on it.
+            delay = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
+            delay *= random.uniform(0.5, 1.0)
             if exc.retry_after_s is not None:
-                delay = min(exc.retry_after_s, max(settings.backoff_max_s, 60.0)) * random.uniform(1.0, 1.1)
-                endpoint.pacer.pause(delay)
-            else:
-                delay = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.0)
+                wait = min(exc.retry_after_s, max(settings.backoff_max_s, 60.0))
+                endpoint.pacer.pause(wait)
+                delay = max(delay, wait * random.uniform(1.0, 1.1))
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
 

@@ -8,6 +8,7 @@ overrides this table, and a model that is not here has an *unknown* cost, never 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rubric_eval._config import AnnotatorConfig
@@ -49,6 +50,7 @@ PRICES: dict[str, tuple[float, float]] = {
     "gemini-2.5-flash-lite": (0.10, 0.40),
 }
 FREE_PROVIDERS = frozenset({"local"})
+_VERSION_SUFFIX = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{4}|-latest|-preview[-\w]*|@[-\w.]+)$")
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,14 @@ class Price:
 
 
 def lookup_price(model: str) -> Price | None:
-    """The table's price for a model: exact name, else the longest matching prefix
-    (``gpt-4o-2024-08-06`` -> ``gpt-4o``); a ``vendor/`` prefix is ignored."""
+    """The table's price for a model: the exact name, else the name without a date or version
+    suffix (``gpt-4o-2024-08-06`` -> ``gpt-4o``, ``claude-sonnet-4-5-20250929``); a ``vendor/``
+    prefix is ignored. Any other variant is unknown rather than guessed."""
     name = model.rsplit("/", 1)[-1].lower()
     if name in PRICES:
         return Price(*PRICES[name])
-    matches = [key for key in PRICES if name.startswith(key + "-") or name.startswith(key + "@")]
-    if not matches:
-        return None
-    return Price(*PRICES[max(matches, key=len)])
+    base = _VERSION_SUFFIX.sub("", name)
+    return Price(*PRICES[base]) if base in PRICES else None
 
 
 def price_for(config: AnnotatorConfig) -> Price | None:
