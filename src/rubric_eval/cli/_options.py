@@ -53,6 +53,12 @@ def engine_options(func: F) -> F:
             help="Attempts per call on 429/5xx/timeouts (default 6).",
         ),
         click.option(
+            "--max_parse_retries",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Re-asks after an answer that does not parse or validate (default 2).",
+        ),
+        click.option(
             "--timeout",
             "timeout_s",
             type=click.FloatRange(min=0, min_open=True),
@@ -63,7 +69,7 @@ def engine_options(func: F) -> F:
             "--cache_dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
-            help="Cache folder (default: the user cache directory).",
+            help="Cache folder (default: $RUBRIC_EVAL_CACHE_DIR, else the user cache directory).",
         ),
         click.option(
             "--no_cache", is_flag=True, default=False, help="Bypass the cache (nothing read or written)."
@@ -75,7 +81,7 @@ def engine_options(func: F) -> F:
             default=None,
             help="Stop cleanly before spending more than this many USD.",
         ),
-        click.option("--quiet", is_flag=True, default=False, help="No progress bar."),
+        click.option("--quiet", is_flag=True, default=False, help="No progress bar or progress lines."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -87,6 +93,7 @@ ENGINE_OPTION_NAMES = (
     "requests_per_minute",
     "tokens_per_minute",
     "max_attempts",
+    "max_parse_retries",
     "timeout_s",
     "cache_dir",
     "no_cache",

@@ -1,0 +1,91 @@
+"""Key redaction, progress output, and the CLI's engine flags."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+from engine_helpers import config_for, make_calls
+
+from rubric_eval.cli._options import engine_options, engine_settings_from
+from rubric_eval.engine import Engine, EngineSettings
+from rubric_eval.engine._redact import REDACTED, redact
+from rubric_eval.testing import OpenAICompatibleServer
+
+
+@pytest.mark.parametrize(
+    "secret_text",
+    [
+        "Incorrect API key provided: sk-proj-abcDEF1234567890xyz.",
+        "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012",
+        "https://generativelanguage.googleapis.com/v1?key=AIzaSyA-1234567890abcdefghijklmn",
+        '{"x-api-key": "ant-abcdefghijkl"}',
+        "api_key=hunter2hunter2",
+        "sk-ant-api03-abcdefghijklmnop",
+    ],
+)
+def test_redact_removes_key_shapes(secret_text: str) -> None:
+    out = redact(secret_text)
+    assert REDACTED in out
+    for secret in (
+        "abcDEF123",
+        "abcdefghijklmnopqrstuvwxyz012",
+        "AIzaSy",
+        "ant-abcdefghijkl",
+        "hunter2",
+        "api03",
+    ):
+        assert secret not in out
+
+
+def test_redact_removes_given_secrets_and_key_env_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOM_PROVIDER_TOKEN", "plain-looking-value-42")
+    out = redact("failed with plain-looking-value-42 and xyzzy-secret", ["xyzzy-secret"])
+    assert "plain-looking-value-42" not in out and "xyzzy-secret" not in out
+
+
+def test_redact_keeps_ordinary_messages() -> None:
+    message = "HTTP 429 from http://127.0.0.1:8000/v1: Rate limit reached for requests (tokens per min)."
+    assert redact(message) == message
+
+
+def test_plain_progress_logs_to_stderr_and_quiet_logs_nothing(
+    engine_settings: EngineSettings, openai_server: OpenAICompatibleServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = make_calls(config_for(openai_server), 3)
+    Engine(engine_settings.model_copy(update={"progress": "plain"})).run(calls, description="Grading")
+    captured = capsys.readouterr()
+    assert "Grading: 3/3 done, 0 failed" in captured.err and captured.out == ""
+    Engine(engine_settings.model_copy(update={"progress": "quiet", "use_cache": False})).run(calls)
+    assert capsys.readouterr().err == ""
+
+
+def test_rich_progress_renders_without_a_terminal(
+    engine_settings: EngineSettings, openai_server: OpenAICompatibleServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = make_calls(config_for(openai_server), 2)
+    Engine(engine_settings.model_copy(update={"progress": "rich"})).run(calls, description="Grading")
+    captured = capsys.readouterr()
+    assert "Grading" in captured.err and "2/2" in captured.err and captured.out == ""
+
+
+def test_engine_flags_build_settings(tmp_path: object) -> None:
+    seen: dict[str, EngineSettings] = {}
+
+    @click.command()
+    @engine_options
+    def command(**kwargs: object) -> None:
+        seen["settings"] = engine_settings_from(kwargs)
+        assert kwargs == {}
+
+    args = ["--max_concurrency", "8", "--requests_per_minute=600", "--max_attempts", "3", "--timeout", "20",
+            "--no_cache", "--max_cost", "1.5", "--quiet", "--max_parse_retries", "0"]  # fmt: skip
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    settings = seen["settings"]
+    assert settings.max_concurrency == 8 and "max_concurrency" in settings.model_fields_set
+    assert settings.requests_per_minute == 600 and settings.max_attempts == 3 and settings.timeout_s == 20
+    assert not settings.use_cache and settings.max_cost_usd == 1.5 and settings.progress == "quiet"
+    assert settings.max_parse_retries == 0
+    CliRunner().invoke(command, [])
+    assert "max_concurrency" not in seen["settings"].model_fields_set
