@@ -109,6 +109,17 @@ def test_weights_not_summing_to_100_are_normalised_with_a_warning(
         (brainstorm_reply([f"C{i}" for i in range(9)]), "criteria"),  # too many
         (brainstorm_reply(["Same", "same", "Other"]), "unique"),
         (json.dumps({"criteria": [{"criterion": "A", "weight": 0, "checklist": ["x"]}] * 3}), "weight"),
+        (
+            json.dumps(
+                {
+                    "criteria": [
+                        {"criterion": n, "weight": 30, "checklist": [" "] if n == "B" else ["x"]}
+                        for n in "ABC"
+                    ]
+                }
+            ),
+            "empty checklist",
+        ),
     ],
 )
 def test_invalid_answers_are_re_asked(engine_settings: EngineSettings, bad_reply: str, problem: str) -> None:

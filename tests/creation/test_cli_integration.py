@@ -166,6 +166,11 @@ def test_stanford_ml_problems_through_all_creation_commands(
     assert all(r["output"] and r["model"] == "openai/model-under-test" for r in outputs)
     assert [r["id"] for r in outputs] == [r["id"] for r in records]
 
+    # Both answer schemas are expressible in OpenAI's strict mode, so the API enforces them.
+    formats = [b["response_format"]["json_schema"] for b in openai_env.requests if "response_format" in b]
+    assert {f["name"] for f in formats} == {"BrainstormAnswer", "RubricAnswer"}
+    assert all(f["strict"] for f in formats)
+
     for name in ("rubrics.json", "both.json", "outputs.json"):
         validated = cli(tmp_path, "validate", "--input_path", name, "--levels", "excellent,good,fair,poor")
         assert validated.returncode == 0, validated.stdout + validated.stderr

@@ -34,7 +34,8 @@ WEIGHT_TOLERANCE = 0.5
 class BrainstormAnswerCriterion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    criterion: str = Field(min_length=1, description="Short name of what is evaluated for this instruction.")
+    # No minLength: OpenAI's strict mode rejects it; blank names are caught by the validator below.
+    criterion: str = Field(description="Short name of what is evaluated for this instruction.")
     weight: float = Field(gt=0, description="Importance in percent; the weights of all criteria sum to 100.")
     checklist: list[str] = Field(
         min_length=1,
@@ -50,7 +51,7 @@ class BrainstormAnswer(BaseModel):
     criteria: list[BrainstormAnswerCriterion] = Field(min_length=MIN_CRITERIA, max_length=MAX_CRITERIA)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> BrainstormAnswer:
+    def _names_and_checklists(self) -> BrainstormAnswer:
         seen: set[str] = set()
         for row in self.criteria:
             key = row.criterion.strip().casefold()
@@ -58,6 +59,8 @@ class BrainstormAnswer(BaseModel):
                 raise ValueError("criterion names must not be blank")
             if key in seen:
                 raise ValueError(f"criterion names must be unique; {row.criterion!r} appears twice")
+            if not any(item.strip() for item in row.checklist):
+                raise ValueError(f"criterion {row.criterion!r} has an empty checklist")
             seen.add(key)
         return self
 

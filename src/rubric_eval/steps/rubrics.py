@@ -64,7 +64,6 @@ def rubric_answer_model(names: tuple[str, ...], levels: tuple[str, ...]) -> type
         f"level_{i}": (
             str,
             Field(
-                min_length=1,
                 alias=level,
                 description=f"What an answer at level {level!r} contains or gets wrong.",
             ),
@@ -77,7 +76,7 @@ def rubric_answer_model(names: tuple[str, ...], levels: tuple[str, ...]) -> type
     fields: dict[str, Any] = {
         "excellent_response": (
             str,
-            Field(min_length=1, description="An excellent answer to the instruction."),
+            Field(description="An excellent answer to the instruction."),
         ),
     }
     for i, name in enumerate(names):
@@ -105,8 +104,11 @@ def answer_format(names: Sequence[str], levels: Sequence[str]) -> str:
     return str(htmlsafe_json_dumps(skeleton, indent=2, ensure_ascii=False))
 
 
-def _blank_cells(answer: BaseModel) -> str | None:
+def _blank_text(answer: BaseModel) -> str | None:
+    """A re-ask message when a description (or the excellent response) is blank."""
     data = answer.model_dump(by_alias=True)
+    if not data["excellent_response"].strip():
+        return "excellent_response is blank"
     for key, value in data.items():
         if key == "excellent_response":
             continue
@@ -159,7 +161,7 @@ def rubric_call(record: Record, config: AnnotatorConfig, levels: tuple[str, ...]
         config,
         rubric_answer_model(names, levels),
         variables,
-        check=_blank_cells,
+        check=_blank_text,
         label=f"rubric id={record.record_id}",
     )
 
