@@ -78,7 +78,7 @@ def test_readable_parser_reads_every_expert_section(shared_data: Path) -> None:
         assert isinstance(parsed["expert_checklist"], list) and parsed["expert_checklist"]
         assert all("importance" in item for item in parsed["expert_checklist"])
         assert {"error_name", "description", "delta_score"} <= set(parsed["expert_list_error_rubric"][0])
-        assert Rubric.model_validate(parsed["expert_rubric"]).total_weight == pytest.approx(100)
+        assert Rubric.model_validate(parsed["expert_rubric"]).total_weight == pytest.approx(100, abs=0.05)
         assert isinstance(parsed["expert_checklist_time_sec"], float)
     tokenization = read_readable(shared_data / "rubriceval_stanford_ml/readable_dataset/tokenization.md")
     assert tokenization["expert_rubric_time_sec"] is None  # "nan" in the file
@@ -104,7 +104,7 @@ def test_stanford_ml_problems_through_all_creation_commands(
     assert "9 records: 9 generated" in result.stdout
     brainstorms = load(tmp_path / "brainstorms.json")
     assert all(3 <= len(r["brainstormed_rubric"]) <= 8 for r in brainstorms)
-    assert all(sum(c["weight"] for c in r["brainstormed_rubric"]) == pytest.approx(100) for r in brainstorms)
+    assert all(sum(c["weight"] for c in r["brainstormed_rubric"]) == pytest.approx(100, abs=0.05) for r in brainstorms)
 
     # Every brainstorm prompt carries its instruction and the expert checklist, each in its own tags.
     prompts = user_prompts(openai_env, "BrainstormAnswer")
@@ -237,7 +237,7 @@ def test_expert_edits_survive_reruns_overwrite_regenerates_and_diff_shows_them(
         rerun[0]["rubric"][0]["performance_to_description"]["fair"]
         == "Says sequences are shorter, not why it helps."
     )
-    assert sum(c["weight"] for c in rerun[0]["rubric"]) == pytest.approx(100)  # normalised, with a warning
+    assert sum(c["weight"] for c in rerun[0]["rubric"]) == pytest.approx(100, abs=0.05)  # normalised, with a warning
     assert "normalised to 100" in result.stderr
     assert rerun[0]["brainstormed_rubric_provenance"]["source"] == "llm+expert"
     assert rerun[0]["rubric_provenance"]["source"] == "llm+expert"

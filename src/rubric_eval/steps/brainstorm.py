@@ -76,7 +76,7 @@ def to_brainstormed_rubric(answer: BrainstormAnswer) -> tuple[BrainstormedRubric
     rows = [
         BrainstormCriterion(
             criterion=row.criterion.strip(),
-            weight=row.weight * scale,
+            weight=round(row.weight * scale, 2),  # readable for the experts who edit it
             checklist=[item.strip() for item in row.checklist if item.strip()],
         )
         for row in answer.criteria

@@ -125,7 +125,9 @@ def normalised_weights(brainstorm: BrainstormedRubric) -> tuple[list[float], str
         raise ValueError("the brainstormed weights sum to 0")
     if abs(total - 100.0) <= WEIGHT_TOLERANCE:
         return weights, None
-    return [w * 100.0 / total for w in weights], f"brainstormed weights sum to {total:g}; normalised to 100"
+    return [
+        round(w * 100.0 / total, 2) for w in weights
+    ], f"brainstormed weights sum to {total:g}; normalised to 100"
 
 
 def to_rubric(answer: BaseModel, brainstorm: BrainstormedRubric, levels: Sequence[str]) -> Rubric:
