@@ -72,9 +72,12 @@ def estimate_tokens(text: str) -> int:
 
 
 def _truncate(text: str, max_chars: int) -> str:
+    marker = " [...truncated]"
     if len(text) <= max_chars:
         return text
-    return text[: max(0, max_chars - 40)].rstrip() + "\n[... truncated to fit the context budget]"
+    if max_chars <= len(marker):
+        return text[:max_chars]
+    return text[: max_chars - len(marker)].rstrip() + marker
 
 
 def pack_chunks(items: Sequence[str], budget_tokens: int, *, min_per_chunk: int = 1) -> list[list[str]]:
@@ -139,8 +142,6 @@ def scale_text(records: Sequence[Record]) -> str:
 
 class _Group(BaseModel):
     """Pending work for one summary: its items and whether they are answers or partial summaries."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model: str
     category: str | None
