@@ -104,7 +104,10 @@ def test_stanford_ml_problems_through_all_creation_commands(
     assert "9 records: 9 generated" in result.stdout
     brainstorms = load(tmp_path / "brainstorms.json")
     assert all(3 <= len(r["brainstormed_rubric"]) <= 8 for r in brainstorms)
-    assert all(sum(c["weight"] for c in r["brainstormed_rubric"]) == pytest.approx(100, abs=0.05) for r in brainstorms)
+    assert all(
+        sum(c["weight"] for c in r["brainstormed_rubric"]) == pytest.approx(100, abs=0.05)
+        for r in brainstorms
+    )
 
     # Every brainstorm prompt carries its instruction and the expert checklist, each in its own tags.
     prompts = user_prompts(openai_env, "BrainstormAnswer")
@@ -237,7 +240,9 @@ def test_expert_edits_survive_reruns_overwrite_regenerates_and_diff_shows_them(
         rerun[0]["rubric"][0]["performance_to_description"]["fair"]
         == "Says sequences are shorter, not why it helps."
     )
-    assert sum(c["weight"] for c in rerun[0]["rubric"]) == pytest.approx(100, abs=0.05)  # normalised, with a warning
+    assert sum(c["weight"] for c in rerun[0]["rubric"]) == pytest.approx(
+        100, abs=0.05
+    )  # normalised, with a warning
     assert "normalised to 100" in result.stderr
     assert rerun[0]["brainstormed_rubric_provenance"]["source"] == "llm+expert"
     assert rerun[0]["rubric_provenance"]["source"] == "llm+expert"
@@ -348,3 +353,54 @@ def test_generate_outputs_defaults_to_the_builtin_benchmark(
     )
     assert again.returncode == 0 and "4 from cache" in again.stdout
     assert [r["id"] for r in load(tmp_path / "again.json")] == [r["id"] for r in outputs]
+
+
+def test_bad_input_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, openai_env: OpenAICompatibleServer
+) -> None:
+    (tmp_path / "in.json").write_text(
+        json.dumps(
+            [
+                {"id": "a", "instruction": "q", "brainstormed_rubric": [{"criterion": "x", "weight": 100}]},
+                {"id": "b", "instruction": "no brainstorm"},
+            ]
+        )
+    )
+    result = cli(
+        tmp_path,
+        "generate_rubrics",
+        "--input_path",
+        "in.json",
+        "--output_path",
+        "out.json",
+        "--rubric_generator_configs",
+        CONFIG,
+    )
+    assert result.returncode == 2
+    assert "in.json, record 1 (id=b), field 'brainstormed_rubric'" in result.stderr
+    bad_levels = cli(
+        tmp_path,
+        "generate_rubrics",
+        "--input_path",
+        "in.json",
+        "--output_path",
+        "out.json",
+        "--levels",
+        "good,good",
+    )
+    assert bad_levels.returncode == 2 and "level names must be unique" in bad_levels.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"instruction": ""}]')
+    result = cli(
+        tmp_path,
+        "brainstorm_rubrics",
+        "--input_path",
+        "broken.json",
+        "--output_path",
+        "out.json",
+        "--brainstormer_configs",
+        CONFIG,
+    )
+    assert result.returncode == 2 and "record 0" in result.stderr and "instruction" in result.stderr
+    assert not (tmp_path / "out.json").exists()
+    assert openai_env.request_count == 0
