@@ -92,6 +92,13 @@ def test_markdown_follows_the_seed_layout_and_shows_n_sem_and_unscored() -> None
     assert "_No feedback summary: summary skipped (summarize=False)._" in markdown
 
 
+def test_summarizer_none_skips_the_summary_and_says_so() -> None:
+    report = generate_report(sample(), summarizer="None")
+    assert report.summarizer is None
+    assert report.models[0].summary.status == "skipped"
+    assert "summary skipped (summarizer 'None')" in report.markdown
+
+
 def test_same_input_same_report_numbers() -> None:
     first = generate_report(sample(), summarize=False, n_resamples=300).models[0].score
     second = generate_report(sample(), summarize=False, n_resamples=300).models[0].score

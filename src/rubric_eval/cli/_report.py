@@ -45,7 +45,8 @@ def report_options(func: F) -> F:
         click.option(
             "--dataset_name",
             default=None,
-            help="Dataset name in the report and leaderboard (default: the records' dataset_name field).",
+            help="Dataset name in the report and leaderboard (default: the records' dataset_name field, "
+            "else a name derived from the set of instructions).",
         ),
     ]
     for decorator in reversed(decorators):

@@ -119,7 +119,13 @@ def _pipeline(
 )
 @OUTPUT_DIR_OPTION
 @EVALUATOR_OPTION
-@MAX_INSTANCES_OPTION
+@click.option(
+    "--max_instances",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only evaluate N records: the first N of --input_path, or with --model_configs a seeded sample "
+    "of N instructions (see --seed).",
+)
 @click.option(
     "--seed",
     type=int,
