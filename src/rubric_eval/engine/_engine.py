@@ -430,6 +430,9 @@ class Engine:
                 exc = ProviderError(f"{provider.name}: no response within {guard_s:.0f}s", retryable=True)
             except ProviderError as error:
                 exc = error
+            except Exception as error:  # a provider bug must not sink the whole batch
+                message = f"{provider.name}: unexpected {type(error).__name__}: {error}"
+                exc = ProviderError(message, retryable=False)
             else:
                 endpoint.pacer.settle(estimate, response.input_tokens + response.output_tokens)
                 return response, attempt

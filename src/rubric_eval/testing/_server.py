@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from rubric_eval.testing._schema_instance import synthesize_instance
 
@@ -170,7 +171,7 @@ class OpenAICompatibleServer:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
-        self._headers: list[dict[str, str]] = []
+        self._headers: list[Mapping[str, str]] = []
         self._in_flight = 0
         self.max_in_flight = 0
         self._statuses: collections.Counter[int] = collections.Counter()
@@ -187,14 +188,19 @@ class OpenAICompatibleServer:
         return f"http://{self.host}:{self.port}/v1"
 
     @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:PORT``: the Anthropic SDK's ``base_url`` (it adds ``/v1/messages``)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
     def requests(self) -> list[dict[str, Any]]:
         """The JSON bodies of every completion request received, in arrival order."""
         with self._lock:
             return list(self._requests)
 
     @property
-    def request_headers(self) -> list[dict[str, str]]:
-        """The HTTP headers of every completion request, aligned with `requests`."""
+    def request_headers(self) -> list[Mapping[str, str]]:
+        """The HTTP headers of every completion request (case-insensitive), aligned with `requests`."""
         with self._lock:
             return list(self._headers)
 
@@ -331,7 +337,7 @@ class OpenAICompatibleServer:
             return self._error(400, "request body must be a JSON object", api)
         with self._lock:
             self._requests.append(body)
-            self._headers.append(dict(request.headers))
+            self._headers.append(CIMultiDict(request.headers))
             fault: Fault | Reply | None = self._faults.popleft() if self._faults else None
             if fault is None:
                 for kind, rate in self.fault_rates.items():
