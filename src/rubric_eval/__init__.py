@@ -8,6 +8,7 @@ from __future__ import annotations
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._io import read_records, write_records
 from rubric_eval.datasets import benchmark_names, load_benchmark
+from rubric_eval.engine import Engine, EngineSettings
 from rubric_eval.errors import ConfigError, InputError, MissingExtraError, RubricEvalError
 from rubric_eval.leaderboard import Leaderboard, load_leaderboard
 from rubric_eval.report import EvaluationReport, evaluate_and_generate_report, generate_report
@@ -36,6 +37,8 @@ __all__ = [
     "Criterion",
     "CriterionGrade",
     "DatasetSummary",
+    "Engine",
+    "EngineSettings",
     "EvaluationReport",
     "InputError",
     "Leaderboard",

@@ -1,6 +1,8 @@
 """The LLM engine: providers do one call; the engine retries, throttles, caches and counts."""
 
-from rubric_eval.engine._engine import Engine, EngineSettings
+from rubric_eval.engine._engine import BUDGET_EXHAUSTED, Engine, EngineSettings, RunTotals
+from rubric_eval.engine._pricing import lookup_price, price_for
+from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider, provider_names, register_provider
 from rubric_eval.engine._types import (
     ChatMessage,
@@ -14,6 +16,7 @@ from rubric_eval.engine._types import (
 )
 
 __all__ = [
+    "BUDGET_EXHAUSTED",
     "ChatMessage",
     "Engine",
     "EngineSettings",
@@ -23,8 +26,12 @@ __all__ = [
     "ProviderError",
     "ProviderRequest",
     "ProviderResponse",
+    "RunTotals",
     "Usage",
     "create_provider",
+    "lookup_price",
+    "price_for",
     "provider_names",
+    "redact",
     "register_provider",
 ]
