@@ -8,11 +8,18 @@ from typing import Any
 
 import pytest
 
-from rubric_eval import InputError, Rubric, brainstorm_and_generate_rubrics, generate_rubrics
+from rubric_eval import (
+    InputError,
+    Record,
+    Rubric,
+    brainstorm_and_generate_rubrics,
+    generate_rubrics,
+    resolve_config,
+)
 from rubric_eval.engine import EngineSettings, ProviderRequest
 from rubric_eval.engine.providers.scripted import ScriptedProvider
 from rubric_eval.errors import ConfigError
-from rubric_eval.steps.rubrics import rubric_answer_model
+from rubric_eval.steps.rubrics import brainstorm_and_generate, rubric_answer_model
 from rubric_eval.testing import synthesize_instance
 
 from ._helpers import brainstorm_reply, prompt_text, schema_reply, scripted_engine
@@ -222,3 +229,24 @@ def test_brainstorm_and_generate_in_one_go(engine_settings: EngineSettings) -> N
     assert Rubric.model_validate(out[0]["rubric"]).names == ["Correct derivation", "Assumptions", "Notation"]
     assert "rubric" not in out[1] and "brainstormed_rubric" not in out[1]
     assert "brainstormed_rubric_error" in out[1] and "rubric_error" not in out[1]
+
+
+def test_summary_counts_records_skipped_for_a_failed_brainstorm(engine_settings: EngineSettings) -> None:
+    def reply(request: ProviderRequest) -> str:
+        if request.schema_name == "BrainstormAnswer":
+            return "no json" if "broken" in prompt_text(request) else brainstorm_reply(["A", "B", "C"])
+        return schema_reply(request)
+
+    records = [Record(instruction="first"), Record(instruction="broken")]
+    config = resolve_config("brainstormer", CONFIG)
+    _, (first, second) = brainstorm_and_generate(
+        records,
+        brainstormer=config,
+        rubric_generator=resolve_config("rubric_generator", CONFIG),
+        engine=scripted_engine(ScriptedProvider(reply), engine_settings),
+        overwrite=False,
+    )
+    assert first.lines()[0].startswith("brainstorm_rubrics: 2 records: 1 generated, 1 failed")
+    assert second.lines()[0].startswith(
+        "generate_rubrics: 2 records: 1 generated, 1 skipped (no brainstorm), 0 failed"
+    )

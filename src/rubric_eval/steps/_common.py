@@ -118,6 +118,7 @@ class StepSummary:
     n_records: int = 0
     generated: int = 0
     kept: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
     failures: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cost_usd: float = 0.0  # spent by this run; cache hits cost nothing now
@@ -142,6 +143,7 @@ class StepSummary:
         parts = [f"{self.generated} generated"]
         if self.kept:
             parts.append(f"{sum(self.kept.values())} kept ({kept})")
+        parts += [f"{n} skipped ({reason})" for reason, n in sorted(self.skipped.items())]
         parts.append(f"{len(self.failures)} failed")
         head = f"{self.step}: {self.n_records} records: " + ", ".join(parts)
         head += f"; {self.cached} from cache; cost ${self.cost_usd:.4f}"

@@ -217,7 +217,10 @@ def run_rubrics(
     summary = StepSummary(step="generate_rubrics", n_records=len(records))
     todo = [i for i, r in enumerate(records) if overwrite or r.rubric is None]
     if skip_without_brainstorm:
-        todo = [i for i in todo if records[i].brainstormed_rubric is not None]
+        ready = [i for i in todo if records[i].brainstormed_rubric is not None]
+        if len(ready) < len(todo):
+            summary.skipped["no brainstorm"] += len(todo) - len(ready)
+        todo = ready
     for i in todo:
         if records[i].brainstormed_rubric is None:
             raise InputError(
