@@ -56,8 +56,17 @@ def test_plain_progress_logs_to_stderr_and_quiet_logs_nothing(
     Engine(engine_settings.model_copy(update={"progress": "plain"})).run(calls, description="Grading")
     captured = capsys.readouterr()
     assert "Grading: 3/3 done, 0 failed" in captured.err and captured.out == ""
+    assert "$0.0" in captured.err and "unknown" not in captured.err
     Engine(engine_settings.model_copy(update={"progress": "quiet", "use_cache": False})).run(calls)
     assert capsys.readouterr().err == ""
+
+
+def test_progress_says_when_cost_is_unknown(
+    engine_settings: EngineSettings, openai_server: OpenAICompatibleServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = make_calls(config_for(openai_server, model="unlisted-model"), 2)
+    Engine(engine_settings.model_copy(update={"progress": "plain"})).run(calls, description="Grading")
+    assert "+ unknown (2 unpriced)" in capsys.readouterr().err
 
 
 def test_rich_progress_renders_without_a_terminal(

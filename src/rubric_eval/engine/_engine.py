@@ -167,7 +167,12 @@ class Engine:
         async def one(call: LLMCall[Any]) -> LLMResult[Any]:
             result = await self._call(call, run)
             self._count(result)
-            progress.advance(ok=result.ok, cost_usd=0.0 if result.cached else result.cost_usd)
+            spent = not result.cached and result.attempts > 0
+            progress.advance(
+                ok=result.ok,
+                cost_usd=result.cost_usd if spent else 0.0,
+                priced=result.cost_known or not spent,
+            )
             return result
 
         try:

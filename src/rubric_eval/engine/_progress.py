@@ -10,7 +10,7 @@ Mode = Literal["auto", "rich", "plain", "quiet"]
 
 
 class Progress(Protocol):
-    def advance(self, *, ok: bool, cost_usd: float) -> None: ...
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None: ...
 
     def close(self) -> None: ...
 
@@ -22,8 +22,12 @@ def _eta(done: int, total: int, elapsed: float) -> str:
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}min"
 
 
+def _cost_text(cost: float, unpriced: int) -> str:
+    return f"${cost:.4f}" + (f" + unknown ({unpriced} unpriced)" if unpriced else "")
+
+
 class _Quiet:
-    def advance(self, *, ok: bool, cost_usd: float) -> None:
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None:
         return None
 
     def close(self) -> None:
@@ -35,21 +39,23 @@ class _Plain:
 
     def __init__(self, description: str, total: int, every_s: float = 10.0) -> None:
         self.description, self.total, self.every_s = description, total, every_s
-        self.done = self.failed = 0
+        self.done = self.failed = self.unpriced = 0
         self.cost = 0.0
         self.started = self.last = time.monotonic()
 
     def _line(self) -> str:
         elapsed = time.monotonic() - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = _eta(self.done, self.total, elapsed)
         return (
             f"{self.description}: {self.done}/{self.total} done, {self.failed} failed, "
-            f"{rate:.1f}/s, ETA {_eta(self.done, self.total, elapsed)}, ${self.cost:.4f}"
+            f"{rate:.1f}/s, ETA {eta}, {_cost_text(self.cost, self.unpriced)}"
         )
 
-    def advance(self, *, ok: bool, cost_usd: float) -> None:
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None:
         self.done += 1
         self.failed += not ok
+        self.unpriced += not priced
         self.cost += cost_usd
         now = time.monotonic()
         if now - self.last >= self.every_s and self.done < self.total:
@@ -82,23 +88,23 @@ class _Rich:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            TextColumn("${task.fields[cost]:.4f}  failed {task.fields[failed]}"),
+            TextColumn("{task.fields[cost]}  failed {task.fields[failed]}"),
             console=Console(stderr=True),
             transient=False,
         )
-        self._task = self._bar.add_task(description, total=total, cost=0.0, failed=0, rate=0.0)
+        self._task = self._bar.add_task(description, total=total, cost="$0.0000", failed=0, rate=0.0)
         self._started = time.monotonic()
         self._cost = 0.0
-        self._failed = 0
-        self._done = 0
+        self._failed = self._done = self._unpriced = 0
         self._bar.start()
 
-    def advance(self, *, ok: bool, cost_usd: float) -> None:
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None:
         self._done += 1
         self._cost += cost_usd
         self._failed += not ok
+        self._unpriced += not priced
         elapsed = time.monotonic() - self._started
-        fields: dict[str, Any] = {"cost": self._cost, "failed": self._failed}
+        fields: dict[str, Any] = {"cost": _cost_text(self._cost, self._unpriced), "failed": self._failed}
         fields["rate"] = self._done / elapsed if elapsed > 0 else 0.0
         self._bar.update(self._task, advance=1, **fields)
 
