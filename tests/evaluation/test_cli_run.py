@@ -287,3 +287,26 @@ def test_run_without_input_or_model_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["run", "--summarize", "False"])
     assert result.exit_code == 2
     assert "--input_path" in result.output and "--model_configs" in result.output
+
+
+@pytest.mark.integration
+def test_model_configs_without_input_uses_the_builtin_benchmark(
+    openai_env: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "runs"
+    result = invoke(
+        [
+            "--model_configs=openai/candidate",
+            "--max_instances=2",
+            f"--output_dir={out_dir}",
+            "--summarize=False",
+            *JUDGE[:2],
+            "--cache_dir",
+            str(tmp_path / "cache"),
+            "--quiet",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out_dir / "evaluation_report_openai-candidate.json").read_text())
+    assert report["dataset"] == "rubric_eval built-in benchmark (sample of 2, seed 0)"
+    assert report["models"][0]["score"]["n"] == 2

@@ -68,6 +68,10 @@ def _pipeline(
     if model_configs is not None:
         from rubric_eval.steps.outputs import generate_outputs
 
+        if input_path is None and options["dataset"] is None:
+            sample = "" if max_instances is None else f" (sample of {max_instances}, seed {seed})"
+            options["dataset"] = f"rubric_eval built-in benchmark{sample}"
+
         completer = resolve_config("completer", model_configs)
         outputs_path = out_dir / f"outputs_{slug(completer.name)}.json"
         records = generate_outputs(
