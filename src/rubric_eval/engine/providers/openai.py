@@ -1,9 +1,9 @@
 """OpenAI-compatible chat completions (OpenAI, Azure/OpenAI-compatible gateways, vLLM, Ollama, llama.cpp).
 
 Speaks ``POST {base_url}/chat/completions`` directly over one shared aiohttp session.
-The `openai` SDK on its own transports costs 1.1-1.4 ms of CPU per call and reached
-0.85-0.89 of the ideal rate in our benchmark; this client costs ~0.2 ms and reaches
-0.94 (see docs/architecture.md, "Engine"). Configuration follows the SDK: ``OPENAI_API_KEY``,
+In benchmarks/engine_throughput.py the `openai` SDK on its own transports cost 1.3-3.0 ms
+of client CPU per call and reached 0.80-0.88 of the ideal rate; the engine with this
+client costs 0.3-0.4 ms per call and reaches 0.94 (see docs/architecture.md, "Engine"). Configuration follows the SDK: ``OPENAI_API_KEY``,
 ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``.
 """
 
