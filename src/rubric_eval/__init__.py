@@ -8,6 +8,7 @@ from __future__ import annotations
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._io import read_records, write_records
 from rubric_eval.datasets import benchmark_names, load_benchmark
+from rubric_eval.demo import run_demo
 from rubric_eval.engine import Engine, EngineSettings
 from rubric_eval.errors import ConfigError, InputError, MissingExtraError, RubricEvalError
 from rubric_eval.leaderboard import Leaderboard, load_leaderboard
@@ -60,6 +61,7 @@ __all__ = [
     "load_leaderboard",
     "read_records",
     "resolve_config",
+    "run_demo",
     "validate_records",
     "write_records",
 ]

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "generate_report": "rubric_eval.cli._report:generate_report",
     "run": "rubric_eval.cli._run:run",
     "evaluate_and_generate_report": "rubric_eval.cli._run:evaluate_and_generate_report",
+    "demo": "rubric_eval.cli._demo:demo",
 }
 # `rubric_eval --input_path=...` (no command) runs this one.
 DEFAULT_COMMAND = "run"
