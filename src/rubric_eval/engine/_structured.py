@@ -12,7 +12,7 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 
 def json_schema_for(output_type: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema, as sent to providers (``additionalProperties`` closed)."""
+    """The answer model's JSON schema, as sent to providers (see `strict_schema` for OpenAI strict mode)."""
     return output_type.model_json_schema()
 
 

@@ -22,7 +22,6 @@ tool call gets a synthesised ``tool_use`` input).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import contextlib
@@ -30,7 +29,6 @@ import hashlib
 import json
 import math
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -553,47 +551,3 @@ def _requested_schema(body: dict[str, Any], api: str) -> dict[str, Any] | None:
         schema = (fmt.get("json_schema") or {}).get("schema")
         return schema if isinstance(schema, dict) else None
     return None
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the server in the foreground until killed (``python -m rubric_eval.testing.openai_server``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--rate-limit", type=float, default=None, help="requests/s before answering 429")
-    parser.add_argument("--faults", default="", help="comma-separated fault kinds for the first requests")
-    parser.add_argument(
-        "--fault-rate", action="append", default=[], metavar="KIND=P", help="random fault injection"
-    )
-    parser.add_argument("--retry-after", type=float, default=0.0, help="Retry-After of injected 429s")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--api-key", default=None)
-    parser.add_argument("--log-file", default=None, help="append one JSON line per request")
-    args = parser.parse_args(argv)
-    rates = {kind: float(p) for kind, _, p in (item.partition("=") for item in args.fault_rate)}
-    server = OpenAICompatibleServer(
-        latency_s=args.latency,
-        rate_limit_per_s=args.rate_limit,
-        faults=[f for f in args.faults.split(",") if f],
-        fault_rates=rates,
-        retry_after_s=args.retry_after,
-        seed=args.seed,
-        api_key=args.api_key,
-        host=args.host,
-        port=args.port,
-        log_path=args.log_file,
-    )
-
-    async def serve() -> None:
-        await server.astart()
-        print(f"listening on {server.base_url}", flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await server.astop()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        sys.exit(0)

@@ -3,8 +3,9 @@
 Speaks ``POST {base_url}/chat/completions`` directly over one shared aiohttp session.
 In benchmarks/engine_throughput.py the `openai` SDK on its own transports cost 1.3-3.0 ms
 of client CPU per call and reached 0.80-0.88 of the ideal rate; the engine with this
-client costs 0.3-0.4 ms per call and reaches 0.94 (see docs/architecture.md, "Engine"). Configuration follows the SDK: ``OPENAI_API_KEY``,
-``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``.
+client costs 0.3-0.4 ms per call and reaches 0.94 (see docs/architecture.md, "Engine").
+Configuration follows the SDK: ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``,
+``OPENAI_PROJECT_ID``.
 """
 
 from __future__ import annotations
@@ -128,13 +129,13 @@ class OpenAIProvider:
             self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
         return self._session
 
-    def _body(self, request: ProviderRequest, *, structured: bool) -> dict[str, Any]:
+    def _body(self, request: ProviderRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             **request.params,
         }
-        if structured and request.response_schema is not None:
+        if request.response_schema is not None:
             strict = strict_schema(request.response_schema)
             body["response_format"] = {
                 "type": "json_schema",
@@ -148,7 +149,7 @@ class OpenAIProvider:
 
     async def complete(self, request: ProviderRequest) -> ProviderResponse:
         session = self._session_for_loop()
-        body = self._body(request, structured=True)
+        body = self._body(request)
         timeout = aiohttp.ClientTimeout(total=request.timeout_s)
         try:
             async with session.post(self._url, data=json.dumps(body), timeout=timeout) as response:
