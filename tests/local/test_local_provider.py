@@ -218,6 +218,17 @@ def test_missing_gguf_is_a_clear_non_retryable_failure(embedded_gguf: Path, tmp_
     assert result.attempts == 1  # not retried
 
 
+def test_a_file_that_is_not_a_gguf_model_is_a_clear_failure(embedded_gguf: Path, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.gguf"
+    bogus.write_text("not a model")
+    provider = create_provider(resolve_config("evaluator", f"local/{bogus}"))
+    request = ProviderRequest(model=str(bogus), messages=[ChatMessage(role="user", content="Hi")])
+    with pytest.raises(ProviderError) as info:
+        asyncio.run(provider.complete(request))
+    assert "could not load local model" in str(info.value) and str(bogus) in str(info.value)
+    assert not info.value.retryable
+
+
 def test_context_overflow_is_reported_with_the_fix(embedded_gguf: Path) -> None:
     config = local_config("evaluator", max_tokens=64)
     config = config.model_copy(update={"provider_options": {"n_ctx": 256}})
