@@ -14,6 +14,7 @@ thread safe, so its calls run one at a time there, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import importlib.util
 import json
@@ -135,9 +136,26 @@ class _Model:
                 ) from None
         return self._llm
 
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
 
 _MODELS: dict[tuple[str, str], _Model] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free llama.cpp models before interpreter teardown: Llama.__del__ at teardown finds its
+    # module globals gone and prints a TypeError traceback per model.
+    with _MODELS_LOCK:
+        models = list(_MODELS.values())
+        _MODELS.clear()
+    for model in models:
+        model.close()
 
 
 def _model(path: Path, load_options: dict[str, Any]) -> _Model:
