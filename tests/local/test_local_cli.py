@@ -12,6 +12,7 @@ from rubric_eval._io import read_records, write_records
 from rubric_eval.cli import cli
 from rubric_eval.datasets import load_benchmark
 from rubric_eval.schema import Record
+from rubric_eval.steps.evaluate import evaluate
 
 pytestmark = pytest.mark.local_model
 
@@ -62,3 +63,15 @@ def test_generate_outputs_and_evaluate_with_an_explicit_gguf_path(
     assert graded.score is not None and 1.0 <= graded.score <= 10.0
     raw = json.loads(evaluations.read_text())[0]
     assert raw["evaluation_price_per_example"] == 0.0 and raw["evaluation_input_tokens"] > 0
+
+
+def test_a_missing_gguf_judge_leaves_every_criterion_unscored_with_the_reason(
+    embedded_gguf: Path, tmp_path: Path
+) -> None:
+    source = next(r for r in load_benchmark() if r.rubric is not None)
+    record = source.model_copy(update={"output": "An answer."})
+    missing = tmp_path / "gone.gguf"
+    (graded,) = evaluate([record], evaluator=f"local/{missing}")
+    assert graded.score is None and graded.grades
+    assert all(g.status == "unscored" for g in graded.grades)
+    assert all(g.reason and "not found" in g.reason and str(missing) in g.reason for g in graded.grades)
