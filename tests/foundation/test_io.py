@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,15 @@ def test_bad_files_name_the_file_record_and_field(tmp_path: Path, content: str, 
         read_records(path)
     assert str(path) in str(info.value)
     assert expected in str(info.value)
+
+
+def test_written_files_follow_the_umask_not_the_temp_file_mode(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = write_records([{"instruction": "x"}], tmp_path / "out.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
