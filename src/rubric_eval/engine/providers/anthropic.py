@@ -15,6 +15,7 @@ from typing import Any
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine.providers._keys import resolve_api_key
 from rubric_eval.engine.providers.openai import retry_after_seconds
 from rubric_eval.errors import ConfigError, MissingExtraError
 
@@ -54,33 +55,19 @@ class AnthropicProvider:
             )
         explicit_url = options.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL")
         self.endpoint = str(explicit_url or DEFAULT_BASE_URL).rstrip("/")
-        self._api_key = self._resolve_key(config, options, has_base_url=bool(explicit_url))
+        self._api_key = resolve_api_key(
+            config,
+            options,
+            default_env="ANTHROPIC_API_KEY",
+            base_url_env="ANTHROPIC_BASE_URL",
+            has_base_url=bool(explicit_url),
+            placeholder=PLACEHOLDER_KEY,
+        )
         headers = options.get("headers") or {}
         if not isinstance(headers, dict):
             raise ConfigError(f"config {config.name!r}: provider_options.headers must be a mapping")
         self._headers = {str(k): str(v) for k, v in headers.items()}
         self._client: Any = None
-
-    @staticmethod
-    def _resolve_key(config: AnnotatorConfig, options: dict[str, Any], *, has_base_url: bool) -> str:
-        env_name = options.get("api_key_env")
-        if env_name:
-            key = os.environ.get(str(env_name))
-            if not key:
-                raise ConfigError(
-                    f"config {config.name!r}: provider_options.api_key_env names {env_name!r}, "
-                    "but that environment variable is not set"
-                )
-            return key
-        key = os.environ.get("ANTHROPIC_API_KEY")
-        if key:
-            return key
-        if has_base_url:
-            return PLACEHOLDER_KEY
-        raise ConfigError(
-            f"config {config.name!r} uses provider 'anthropic' but ANTHROPIC_API_KEY is not set. "
-            "Export ANTHROPIC_API_KEY, or set ANTHROPIC_BASE_URL / provider_options.base_url."
-        )
 
     def _body(self, request: ProviderRequest) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")

@@ -23,6 +23,7 @@ from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._structured import strict_schema
 from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine.providers._keys import resolve_api_key
 from rubric_eval.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -80,7 +81,14 @@ class OpenAIProvider:
             )
         explicit_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL")
         self.endpoint = str(explicit_url or DEFAULT_BASE_URL).rstrip("/")
-        self._api_key = self._resolve_key(config, options, has_base_url=bool(explicit_url))
+        self._api_key = resolve_api_key(
+            config,
+            options,
+            default_env="OPENAI_API_KEY",
+            base_url_env="OPENAI_BASE_URL",
+            has_base_url=bool(explicit_url),
+            placeholder=PLACEHOLDER_KEY,
+        )
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "Content-Type": "application/json",
@@ -99,28 +107,6 @@ class OpenAIProvider:
         self._headers = headers
         self._url = f"{self.endpoint}/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-
-    @staticmethod
-    def _resolve_key(config: AnnotatorConfig, options: dict[str, Any], *, has_base_url: bool) -> str:
-        env_name = options.get("api_key_env")
-        if env_name:
-            key = os.environ.get(str(env_name))
-            if not key:
-                raise ConfigError(
-                    f"config {config.name!r}: provider_options.api_key_env names {env_name!r}, "
-                    "but that environment variable is not set"
-                )
-            return key
-        key = os.environ.get("OPENAI_API_KEY")
-        if key:
-            return key
-        if has_base_url:
-            return PLACEHOLDER_KEY
-        raise ConfigError(
-            f"config {config.name!r} uses provider 'openai' but OPENAI_API_KEY is not set. "
-            "Export OPENAI_API_KEY, or set OPENAI_BASE_URL / provider_options.base_url for a "
-            "server that needs no key."
-        )
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
