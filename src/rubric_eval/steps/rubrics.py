@@ -80,12 +80,11 @@ def rubric_answer_model(names: tuple[str, ...], levels: tuple[str, ...]) -> type
         ),
     }
     for i, name in enumerate(names):
-        row = create_model(
-            f"Criterion{i + 1}",
-            __config__=ConfigDict(extra="forbid"),
-            criterion=(Literal[name], Field(description="The criterion name, exactly as given.")),
-            performance_to_description=(levels_model, ...),
-        )
+        row_fields: dict[str, Any] = {
+            "criterion": (Literal[name], Field(description="The criterion name, exactly as given.")),
+            "performance_to_description": (levels_model, ...),
+        }
+        row = create_model(f"Criterion{i + 1}", __config__=ConfigDict(extra="forbid"), **row_fields)
         fields[_key(i)] = (row, ...)
     model: type[BaseModel] = create_model("RubricAnswer", __config__=ConfigDict(extra="forbid"), **fields)
     return model
