@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rubric_eval.engine._structured import resolve_local_ref
+
 Schema = dict[str, Any]
 
 # Part of the local provider's cache identity: bump when the grammar for a schema changes.
@@ -63,17 +65,10 @@ def inline_refs(schema: Schema) -> Schema:
     root = copy.deepcopy(schema)
 
     def target(ref: str) -> Schema:
-        if not ref.startswith("#/"):
-            raise UnsupportedSchemaError(f"only local $refs are supported, got {ref!r}")
-        node: Any = root
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
-                raise UnsupportedSchemaError(f"unresolvable $ref {ref!r}")
-            node = node[part]
-        if not isinstance(node, dict):
-            raise UnsupportedSchemaError(f"$ref {ref!r} does not point to a schema")
-        return node
+        try:
+            return resolve_local_ref(root, ref)
+        except ValueError as exc:
+            raise UnsupportedSchemaError(str(exc)) from None
 
     def visit(node: Any, active: tuple[str, ...]) -> Any:
         if isinstance(node, list):

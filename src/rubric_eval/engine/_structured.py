@@ -90,3 +90,18 @@ def parse_reply(text: str, output_type: type[BaseModel]) -> BaseModel:
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise ValueError(f"the JSON does not match the schema: {problems}") from None
+
+
+def resolve_local_ref(root: dict[str, Any], ref: str) -> dict[str, Any]:
+    """The sub-schema a local JSON pointer (``#/$defs/Name``) names; ValueError if it names none."""
+    if not ref.startswith("#"):
+        raise ValueError(f"only local $refs are supported, got {ref!r}")
+    node: Any = root
+    for part in [p for p in ref[1:].split("/") if p]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            raise ValueError(f"unresolvable $ref {ref!r}")
+        node = node[part]
+    if not isinstance(node, dict):
+        raise ValueError(f"$ref {ref!r} does not point to a schema")
+    return node

@@ -6,6 +6,8 @@ import random
 import string
 from typing import Any
 
+from rubric_eval.engine._structured import resolve_local_ref
+
 _WORDS = (
     "clear",
     "accurate",
@@ -51,17 +53,10 @@ class _Synth:
         self.rng = rng
 
     def resolve(self, ref: str) -> dict[str, Any]:
-        if not ref.startswith("#"):
-            raise SchemaError(f"only local $ref is supported, got {ref!r}")
-        node: Any = self.root
-        for part in [p for p in ref[1:].split("/") if p]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
-                raise SchemaError(f"unresolvable $ref {ref!r}")
-            node = node[part]
-        if not isinstance(node, dict):
-            raise SchemaError(f"$ref {ref!r} does not point at a schema")
-        return node
+        try:
+            return resolve_local_ref(self.root, ref)
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
 
     def value(self, schema: Any, depth: int) -> Any:
         if schema is True or schema == {}:
