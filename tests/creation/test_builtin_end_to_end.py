@@ -41,6 +41,8 @@ def test_generate_outputs_then_evaluate_on_the_builtin_benchmark(
     benchmark = load_benchmark()
     assert [r.instruction for r in outputs] == [r.instruction for r in benchmark]
     assert all(r.output and r.model == "openai/model-under-test" for r in outputs)
+    # The dataset is named, so the report and the leaderboard say what was evaluated.
+    assert {(r.model_extra or {}).get("dataset_name") for r in outputs} == {"rubric_eval built-in benchmark"}
 
     result = cli(
         tmp_path,
@@ -60,6 +62,19 @@ def test_generate_outputs_then_evaluate_on_the_builtin_benchmark(
         assert [g.criterion for g in record.grades] == record.rubric.names
         assert record.score is not None and 1 <= record.score <= 10
         assert record.model == "openai/model-under-test"
+
+    report = cli(
+        tmp_path,
+        "generate_report",
+        "--input_path",
+        "evaluations.json",
+        "--output_path",
+        "report.md",
+        "--summarize",
+        "False",
+    )
+    assert report.returncode == 0, report.stderr
+    assert "**Dataset**: rubric_eval built-in benchmark" in (tmp_path / "report.md").read_text()
 
     # Each judge prompt carries one of the generated answers.
     judge_bodies = [b for b in openai_env.requests if b["model"] == "judge"]

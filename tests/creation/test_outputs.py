@@ -107,3 +107,18 @@ def test_without_records_the_builtin_benchmark_is_answered(engine_settings: Engi
     instructions = {r.instruction for r in benchmark}
     assert all(r.instruction in instructions and r.output for r in out)
     assert all(r.rubric is not None for r in out)  # the benchmark's rubrics travel with the answers
+
+
+def test_builtin_outputs_name_their_dataset_and_sample(engine_settings: EngineSettings) -> None:
+    provider = ScriptedProvider(answer)
+    out = generate_outputs(model=MODEL, engine=scripted_engine(provider, engine_settings), max_instances=3)
+    names = {(r.model_extra or {}).get("dataset_name") for r in out}
+    assert names == {"rubric_eval built-in benchmark (sample of 3, seed 0)"}
+
+
+def test_user_records_keep_their_own_dataset_name(engine_settings: EngineSettings) -> None:
+    provider = ScriptedProvider(answer)
+    records = [{"instruction": "Name a prime.", "dataset_name": "my-suite"}, {"instruction": "Say hi."}]
+    out = generate_outputs(records, model=MODEL, engine=scripted_engine(provider, engine_settings))
+    assert out[0]["dataset_name"] == "my-suite"
+    assert "dataset_name" not in out[1]  # the API does not guess a name for records it was handed

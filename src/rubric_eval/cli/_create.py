@@ -217,13 +217,14 @@ def generate_outputs(
     from rubric_eval._config import resolve_config
     from rubric_eval._io import read_records
     from rubric_eval.steps._common import sample_indices
-    from rubric_eval.steps.outputs import builtin_benchmark, run_outputs
+    from rubric_eval.steps.outputs import builtin_benchmark, dataset_label, run_outputs
 
     config = resolve_config("completer", model_configs)
     engine = _engine(kwargs)
     records = builtin_benchmark() if input_path is None else read_records(input_path)
     records = [records[i] for i in sample_indices(len(records), max_instances, seed)]
-    out, summary = run_outputs(records, config=config, engine=engine)
+    dataset = dataset_label(None if input_path is None else str(input_path), max_instances, seed)
+    out, summary = run_outputs(records, config=config, engine=engine, dataset_name=dataset)
     _finish([summary], out, output_path)
 
 

@@ -66,11 +66,10 @@ def _pipeline(
     options = report_kwargs(kwargs, out_dir / "evaluation_report.md")
     engine = Engine(engine_settings_from(kwargs))
     if model_configs is not None:
-        from rubric_eval.steps.outputs import generate_outputs
+        from rubric_eval.steps.outputs import dataset_label, generate_outputs
 
         if input_path is None and options["dataset"] is None:
-            sample = "" if max_instances is None else f" (sample of {max_instances}, seed {seed})"
-            options["dataset"] = f"rubric_eval built-in benchmark{sample}"
+            options["dataset"] = dataset_label(None, max_instances, seed)
 
         completer = resolve_config("completer", model_configs)
         outputs_path = out_dir / f"outputs_{slug(completer.name)}.json"

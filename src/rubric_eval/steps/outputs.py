@@ -44,6 +44,12 @@ def _stale_fields(record: Record) -> list[str]:
     return [FIELD, "outputs", *stale, *_EVALUATION_FIELDS]
 
 
+def dataset_label(source: str | None, max_instances: int | None = None, seed: int = 0) -> str:
+    """The ``dataset_name`` written with outputs: the input's name (else the built-in's) and the sample."""
+    name = source or "rubric_eval built-in benchmark"
+    return name if max_instances is None else f"{name} (sample of {max_instances}, seed {seed})"
+
+
 def builtin_benchmark() -> list[Record]:
     """The built-in benchmark's records (`rubric_eval.datasets.load_benchmark`)."""
     return load_benchmark(name="default")
@@ -54,9 +60,12 @@ def completion_call(record: Record, config: AnnotatorConfig) -> LLMCall[str]:
 
 
 def run_outputs(
-    records: list[Record], *, config: AnnotatorConfig, engine: Engine | None
+    records: list[Record], *, config: AnnotatorConfig, engine: Engine | None, dataset_name: str | None = None
 ) -> tuple[list[Record], StepSummary]:
-    """Generate an answer for every record; previous answers and their evaluations are replaced."""
+    """Generate an answer for every record; previous answers and their evaluations are replaced.
+
+    ``dataset_name`` is added to records that have none, so reports and the leaderboard name the dataset.
+    """
     summary = StepSummary(step="generate_outputs", n_records=len(records))
     results = run_calls(engine, [completion_call(r, config) for r in records], description="outputs")
     out: list[Record] = []
@@ -76,6 +85,8 @@ def run_outputs(
             error = result.error if not result.ok else "the model returned an empty answer"
             summary.fail(i, record, error or "unknown error")
             updates = {error_field(FIELD): error, **identity, **fields}
+        if dataset_name is not None and "dataset_name" not in (record.model_extra or {}):
+            updates["dataset_name"] = dataset_name
         out.append(with_fields(record, updates, drop=_stale_fields(record)))
     return out, summary
 
@@ -102,6 +113,7 @@ def generate_outputs(
         parsed, convert_back = to_records(records)
     parsed = [parsed[i] for i in sample_indices(len(parsed), max_instances, seed)]
     config = resolve_config("completer", model)
-    out, summary = run_outputs(parsed, config=config, engine=engine)
+    dataset = dataset_label(None, max_instances, seed) if records is None else None
+    out, summary = run_outputs(parsed, config=config, engine=engine, dataset_name=dataset)
     summary.log()
     return convert_back(out)
