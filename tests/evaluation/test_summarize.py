@@ -6,7 +6,7 @@ import json
 
 from rubric_eval.engine import EngineSettings, ProviderError, ProviderRequest
 from rubric_eval.schema import Record
-from rubric_eval.steps.summarize import estimate_tokens, pack_chunks, summarize_feedback
+from rubric_eval.steps.summarize import distinct_points, estimate_tokens, pack_chunks, summarize_feedback
 
 from ._helpers import record, scripted_engine
 
@@ -103,3 +103,8 @@ def _config():  # type: ignore[no-untyped-def]
     from rubric_eval._config import resolve_config
 
     return resolve_config("summarizer", "openai/summ")
+
+
+def test_repeated_or_blank_points_are_kept_once() -> None:
+    points = ["Clear code.", "  clear   CODE. ", "", "   ", "Misses edge cases.", "Clear code."]
+    assert distinct_points(points) == ["Clear code.", "Misses edge cases."]

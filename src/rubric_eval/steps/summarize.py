@@ -210,10 +210,22 @@ class _Summarizer:
         return done
 
 
+def distinct_points(points: Sequence[str]) -> list[str]:
+    """Non-blank points in order, each once (ignoring case and spacing): a repeated point adds nothing."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for point in points:
+        text = point.strip()
+        key = " ".join(text.lower().split())
+        if text and key not in seen:
+            seen.add(key)
+            kept.append(text)
+    return kept
+
+
 def _procon(value: Any) -> ProCon:
     assert isinstance(value, SummaryAnswer)
-    clean = [s.strip() for s in value.strengths if s.strip()]
-    return ProCon(pros=clean, cons=[s.strip() for s in value.weaknesses if s.strip()])
+    return ProCon(pros=distinct_points(value.strengths), cons=distinct_points(value.weaknesses))
 
 
 def summarize_feedback(
