@@ -15,7 +15,7 @@ from typing import Any
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
-from rubric_eval.engine.providers._keys import resolve_api_key
+from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key
 from rubric_eval.engine.providers.openai import retry_after_seconds
 from rubric_eval.errors import ConfigError, MissingExtraError
 
@@ -46,13 +46,7 @@ class AnthropicProvider:
         except ImportError:
             raise MissingExtraError("anthropic", "anthropic") from None
         self._sdk = anthropic
-        options = dict(config.provider_options)
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise ConfigError(
-                f"config {config.name!r}: unknown provider_options {sorted(unknown)} for provider "
-                f"'anthropic'; expected {sorted(_OPTIONS)}"
-            )
+        options = check_provider_options(config, _OPTIONS)
         explicit_url = options.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL")
         self.endpoint = str(explicit_url or DEFAULT_BASE_URL).rstrip("/")
         self._api_key = resolve_api_key(

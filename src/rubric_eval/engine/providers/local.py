@@ -27,6 +27,7 @@ from typing import Any
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._json_grammar import GRAMMAR_VERSION, UnsupportedSchemaError, json_grammar
 from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine.providers._setup import check_provider_options
 from rubric_eval.errors import ConfigError, MissingExtraError
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -185,14 +186,8 @@ class LocalProvider:
 
     def __init__(self, config: AnnotatorConfig) -> None:
         _require_llama_cpp()
-        options = dict(config.provider_options)
+        options = check_provider_options(config, {"model_path", *LOAD_OPTIONS})
         model_path = options.pop("model_path", None)
-        unknown = sorted(set(options) - LOAD_OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"config {config.name!r}: unknown local provider_options {unknown}; "
-                f"allowed: model_path, {', '.join(sorted(LOAD_OPTIONS))}"
-            )
         bad_params = sorted(set(config.params) - SAMPLING_PARAMS)
         if bad_params:
             raise ConfigError(

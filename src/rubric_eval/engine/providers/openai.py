@@ -23,7 +23,7 @@ from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._structured import strict_schema
 from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
-from rubric_eval.engine.providers._keys import resolve_api_key
+from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key
 from rubric_eval.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -72,13 +72,7 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(self, config: AnnotatorConfig) -> None:
-        options = dict(config.provider_options)
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise ConfigError(
-                f"config {config.name!r}: unknown provider_options {sorted(unknown)} for provider 'openai'; "
-                f"expected {sorted(_OPTIONS)}"
-            )
+        options = check_provider_options(config, _OPTIONS)
         explicit_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL")
         self.endpoint = str(explicit_url or DEFAULT_BASE_URL).rstrip("/")
         self._api_key = resolve_api_key(

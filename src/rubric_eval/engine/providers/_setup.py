@@ -1,12 +1,28 @@
-"""API key resolution shared by the HTTP providers. Keys come from the environment only."""
+"""What every provider does when created from a config: check its options, resolve its API key.
+
+Keys come from the environment only.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval.errors import ConfigError
+
+
+def check_provider_options(config: AnnotatorConfig, allowed: Collection[str]) -> dict[str, Any]:
+    """A copy of the config's ``provider_options``; a ConfigError names any option the provider lacks."""
+    options = dict(config.provider_options)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"config {config.name!r}: unknown provider_options {unknown} for provider "
+            f"{config.provider!r}; expected {sorted(allowed)}"
+        )
+    return options
 
 
 def resolve_api_key(
