@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rubric_eval.engine import ModelConfig
 from rubric_eval.errors import ConfigError
 
 Step = Literal["brainstormer", "rubric_generator", "completer", "evaluator", "summarizer"]
@@ -22,30 +23,12 @@ STEPS: tuple[Step, ...] = ("brainstormer", "rubric_generator", "completer", "eva
 NONE_VALUES = frozenset({"none", "null", "false", ""})
 
 
-class AnnotatorConfig(BaseModel):
-    """Everything that defines how one step calls an LLM."""
+class AnnotatorConfig(ModelConfig):
+    """Everything that defines how one step calls an LLM: the engine's `ModelConfig` plus the step
+    and its prompt template."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
     step: Step
     template: str | None = Field(default=None, description="Prompt template, e.g. 'evaluate/v1'.")
-    provider: str = Field(description="Registered provider name, e.g. 'openai', 'anthropic', 'local'.")
-    model: str
-    params: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters sent to the API.")
-    provider_options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Client options: base_url, api_key_env, headers, model_path, ... (never a key itself).",
-    )
-    max_concurrency: int | None = Field(default=None, ge=1)
-    requests_per_minute: float | None = Field(default=None, gt=0)
-    tokens_per_minute: float | None = Field(default=None, gt=0)
-    price_per_million_input: float | None = Field(default=None, ge=0)
-    price_per_million_output: float | None = Field(default=None, ge=0)
-
-    @property
-    def display_name(self) -> str:
-        return self.name
 
 
 class _StepFile(BaseModel):

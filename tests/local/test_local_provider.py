@@ -27,7 +27,7 @@ from rubric_eval.engine import (
     create_provider,
 )
 from rubric_eval.engine._json_grammar import Bounds, bound_schema
-from rubric_eval.schema import BrainstormedRubric
+from rubric_eval.records import BrainstormedRubric
 
 from ._schema_check import problems
 from .conftest import local_config
@@ -77,6 +77,7 @@ class CountingProvider:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.endpoint = inner.endpoint
+        self.max_concurrency = inner.max_concurrency
         self.calls = 0
 
     async def complete(self, request: ProviderRequest) -> ProviderResponse:

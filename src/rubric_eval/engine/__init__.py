@@ -4,10 +4,12 @@ from rubric_eval.engine._engine import BUDGET_EXHAUSTED, Engine, EngineSettings,
 from rubric_eval.engine._pricing import lookup_price, price_for
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider, provider_names, register_provider
+from rubric_eval.engine._structured import extract_json, resolve_local_ref
 from rubric_eval.engine._types import (
     ChatMessage,
     LLMCall,
     LLMResult,
+    ModelConfig,
     Provider,
     ProviderError,
     ProviderRequest,
@@ -22,6 +24,7 @@ __all__ = [
     "EngineSettings",
     "LLMCall",
     "LLMResult",
+    "ModelConfig",
     "Provider",
     "ProviderError",
     "ProviderRequest",
@@ -29,9 +32,11 @@ __all__ = [
     "RunTotals",
     "Usage",
     "create_provider",
+    "extract_json",
     "lookup_price",
     "price_for",
     "provider_names",
     "redact",
     "register_provider",
+    "resolve_local_ref",
 ]

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rubric_eval._config import AnnotatorConfig
-from rubric_eval.engine._types import ChatMessage
+from rubric_eval.engine._types import ChatMessage, ModelConfig
 
 CACHE_ENV = "RUBRIC_EVAL_CACHE_DIR"
 CACHE_FILE = "llm_cache.sqlite3"
@@ -57,7 +56,7 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(
-    config: AnnotatorConfig,
+    config: ModelConfig,
     *,
     endpoint: str,
     messages: list[ChatMessage],

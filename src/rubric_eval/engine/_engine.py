@@ -19,7 +19,6 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._cache import Cache, CachedAnswer, cache_key, default_cache_dir
 from rubric_eval.engine._pacing import Pacer
 from rubric_eval.engine._pricing import Price, price_for
@@ -31,6 +30,7 @@ from rubric_eval.engine._types import (
     ChatMessage,
     LLMCall,
     LLMResult,
+    ModelConfig,
     Provider,
     ProviderError,
     ProviderRequest,
@@ -132,7 +132,7 @@ class Engine:
         """Where the cache database lives (``--cache_dir``, ``$RUBRIC_EVAL_CACHE_DIR`` or the user cache)."""
         return (self.settings.cache_dir or default_cache_dir()) / "llm_cache.sqlite3"
 
-    def _provider(self, config: AnnotatorConfig) -> Provider:
+    def _provider(self, config: ModelConfig) -> Provider:
         if config.provider in self._provider_overrides:
             return self._provider_overrides[config.provider]
         key = f"{config.provider}|{config.model}|{sorted(config.provider_options.items())}"
@@ -214,8 +214,8 @@ class Engine:
         totals.unpriced_calls += not result.cost_known and result.attempts > 0
 
     # -- one call ---------------------------------------------------------------------------
-    def _endpoint(self, run: _Run, config: AnnotatorConfig, provider: Provider) -> tuple[str, _Endpoint]:
-        name = f"{config.provider}|{getattr(provider, 'endpoint', '')}|{config.model}"
+    def _endpoint(self, run: _Run, config: ModelConfig, provider: Provider) -> tuple[str, _Endpoint]:
+        name = f"{config.provider}|{provider.endpoint}|{config.model}"
         endpoint = run.endpoints.get(name)
         if endpoint is None:
             explicit = self.settings.model_fields_set
@@ -224,7 +224,7 @@ class Engine:
                 if "max_concurrency" in explicit or config.max_concurrency is None
                 else config.max_concurrency
             )
-            cap = getattr(provider, "max_concurrency", None)  # e.g. in-process models: one call at a time
+            cap = provider.max_concurrency  # e.g. in-process models: one call at a time
             if isinstance(cap, int):
                 concurrency = min(concurrency, cap)
             rpm = self.settings.requests_per_minute or config.requests_per_minute
@@ -240,7 +240,7 @@ class Engine:
         schema = json_schema_for(cast(type[BaseModel], call.output_type)) if structured else None
         key = cache_key(
             call.config,
-            endpoint=str(getattr(provider, "endpoint", "")),
+            endpoint=provider.endpoint,
             messages=call.messages,
             response_schema=schema,
             template_key=call.template_key,

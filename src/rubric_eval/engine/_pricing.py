@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rubric_eval._config import AnnotatorConfig
+from rubric_eval.engine._types import ModelConfig
 
 PRICES_AS_OF = "2025-11"
 
@@ -73,7 +73,7 @@ def lookup_price(model: str) -> Price | None:
     return Price(*PRICES[base]) if base in PRICES else None
 
 
-def price_for(config: AnnotatorConfig) -> Price | None:
+def price_for(config: ModelConfig) -> Price | None:
     """The price of a config's calls: config overrides, then free providers, then the table."""
     given_in, given_out = config.price_per_million_input, config.price_per_million_output
     if given_in is not None and given_out is not None:

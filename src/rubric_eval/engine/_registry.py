@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from rubric_eval._config import AnnotatorConfig
-from rubric_eval.engine._types import Provider, ProviderFactory
+from rubric_eval.engine._types import ModelConfig, Provider, ProviderFactory
 from rubric_eval.errors import ConfigError
 
 _BUILTIN: dict[str, str] = {
@@ -25,7 +24,7 @@ def provider_names() -> list[str]:
     return sorted({*_BUILTIN, *_REGISTERED})
 
 
-def create_provider(config: AnnotatorConfig) -> Provider:
+def create_provider(config: ModelConfig) -> Provider:
     """Instantiate the provider a config names."""
     factory = _REGISTERED.get(config.provider)
     if factory is None:

@@ -8,9 +8,35 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubric_eval._config import AnnotatorConfig
-
 T = TypeVar("T")
+
+
+class ModelConfig(BaseModel):
+    """What the engine needs to call a model: provider, model, parameters, limits, prices.
+
+    The steps' configs (`rubric_eval.AnnotatorConfig`) extend it with the step and prompt template;
+    the engine knows nothing of steps.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    provider: str = Field(description="Registered provider name, e.g. 'openai', 'anthropic', 'local'.")
+    model: str
+    params: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters sent to the API.")
+    provider_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Client options: base_url, api_key_env, headers, model_path, ... (never a key itself).",
+    )
+    max_concurrency: int | None = Field(default=None, ge=1)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
+    price_per_million_input: float | None = Field(default=None, ge=0)
+    price_per_million_output: float | None = Field(default=None, ge=0)
+
+    @property
+    def display_name(self) -> str:
+        return self.name
 
 
 class ChatMessage(BaseModel):
@@ -68,18 +94,25 @@ class ProviderError(Exception):
 class Provider(Protocol):
     """Does one call and nothing else: no retries, no caching, no throttling.
 
-    A provider may also have an ``endpoint`` attribute (e.g. its resolved base URL); the engine
-    puts it into cache keys, because a different server can give a different answer.
+    ``endpoint`` (e.g. the resolved base URL) goes into cache keys, because a different server can
+    give a different answer. ``max_concurrency`` caps the calls in flight to this provider (e.g. 1 for
+    an in-process model); None leaves it to the settings and the config.
     """
 
     name: str
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def max_concurrency(self) -> int | None: ...
 
     async def complete(self, request: ProviderRequest) -> ProviderResponse: ...
 
     async def aclose(self) -> None: ...
 
 
-ProviderFactory = Callable[[AnnotatorConfig], Provider]
+ProviderFactory = Callable[[ModelConfig], Provider]
 
 
 @dataclass
@@ -91,7 +124,7 @@ class LLMCall(Generic[T]):
     to re-ask with (e.g. a missing criterion), or None.
     """
 
-    config: AnnotatorConfig
+    config: ModelConfig
     messages: list[ChatMessage]
     output_type: type[T]
     template_key: str

@@ -5,15 +5,17 @@ Keys come from the environment only.
 
 from __future__ import annotations
 
+import email.utils
 import os
+import time
 from collections.abc import Collection
 from typing import Any
 
-from rubric_eval._config import AnnotatorConfig
+from rubric_eval.engine._types import ModelConfig
 from rubric_eval.errors import ConfigError
 
 
-def check_provider_options(config: AnnotatorConfig, allowed: Collection[str]) -> dict[str, Any]:
+def check_provider_options(config: ModelConfig, allowed: Collection[str]) -> dict[str, Any]:
     """A copy of the config's ``provider_options``; a ConfigError names any option the provider lacks."""
     options = dict(config.provider_options)
     unknown = sorted(set(options) - set(allowed))
@@ -26,7 +28,7 @@ def check_provider_options(config: AnnotatorConfig, allowed: Collection[str]) ->
 
 
 def resolve_api_key(
-    config: AnnotatorConfig,
+    config: ModelConfig,
     options: dict[str, Any],
     *,
     default_env: str,
@@ -58,3 +60,21 @@ def resolve_api_key(
         f"Export {default_env}, or set {base_url_env} / provider_options.base_url for a server "
         "that needs no key."
     )
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())

@@ -12,11 +12,9 @@ import json
 import os
 from typing import Any
 
-from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._redact import redact
-from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
-from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key
-from rubric_eval.engine.providers.openai import retry_after_seconds
+from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key, retry_after_seconds
 from rubric_eval.errors import ConfigError, MissingExtraError
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -39,8 +37,9 @@ class AnthropicProvider:
     """One ``messages.create`` per `complete` call."""
 
     name = "anthropic"
+    max_concurrency: int | None = None
 
-    def __init__(self, config: AnnotatorConfig) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         try:
             import anthropic
         except ImportError:

@@ -24,9 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._json_grammar import GRAMMAR_VERSION, UnsupportedSchemaError, json_grammar
-from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
 from rubric_eval.engine.providers._setup import check_provider_options
 from rubric_eval.errors import ConfigError, MissingExtraError
 
@@ -184,7 +183,7 @@ class LocalProvider:
     name = "local"
     max_concurrency = 1
 
-    def __init__(self, config: AnnotatorConfig) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         _require_llama_cpp()
         options = check_provider_options(config, {"model_path", *LOAD_OPTIONS})
         model_path = options.pop("model_path", None)

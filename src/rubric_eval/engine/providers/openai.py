@@ -11,19 +11,16 @@ Configuration follows the SDK: ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import os
-import time
 from typing import Any
 
 import aiohttp
 
-from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._structured import strict_schema
-from rubric_eval.engine._types import ProviderError, ProviderRequest, ProviderResponse
-from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key
+from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key, retry_after_seconds
 from rubric_eval.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -31,25 +28,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "sk-no-key-required"
 _OPTIONS = frozenset({"base_url", "api_key_env", "headers"})
 _RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
-_SDK_HEADER_ENV = {"OPENAI_ORG_ID": "OpenAI-Organization", "OPENAI_PROJECT_ID": "OpenAI-Project"}
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    value = headers.get("retry-after-ms")
-    if value is not None:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
 
 
 def _error_message(body: bytes) -> str:
@@ -70,8 +48,9 @@ class OpenAIProvider:
     """One chat completion per `complete` call; errors become `ProviderError`s with redacted messages."""
 
     name = "openai"
+    max_concurrency: int | None = None
 
-    def __init__(self, config: AnnotatorConfig) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         options = check_provider_options(config, _OPTIONS)
         explicit_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL")
         self.endpoint = str(explicit_url or DEFAULT_BASE_URL).rstrip("/")

@@ -19,6 +19,8 @@ class ScriptedProvider:
     """
 
     name = "scripted"
+    endpoint = ""  # not a server: nothing to tell apart in cache keys
+    max_concurrency: int | None = None
 
     def __init__(self, replies: Iterable[Reply] | ReplyFn, *, latency_s: float = 0.0) -> None:
         self._fn: ReplyFn | None = replies if callable(replies) else None
