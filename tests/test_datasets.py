@@ -18,7 +18,7 @@ from rubric_eval import InputError, Record, write_records
 from rubric_eval._io import read_raw
 from rubric_eval.cli import cli
 from rubric_eval.datasets import benchmark_names, benchmark_path, load_benchmark
-from rubric_eval.schema import DEFAULT_LEVELS
+from rubric_eval.records import DEFAULT_LEVELS
 from rubric_eval.validation import validate_records
 
 MIN_RECORDS = 36

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._io import read_records, write_records
+from rubric_eval._version import __version__
 from rubric_eval.datasets import benchmark_names, load_benchmark
 from rubric_eval.demo import run_demo
 from rubric_eval.engine import Engine, EngineSettings
 from rubric_eval.errors import ConfigError, InputError, MissingExtraError, RubricEvalError
-from rubric_eval.leaderboard import Leaderboard, load_leaderboard
-from rubric_eval.report import EvaluationReport, evaluate_and_generate_report, generate_report
-from rubric_eval.schema import (
+from rubric_eval.pipeline import evaluate_and_generate_report
+from rubric_eval.records import (
     BrainstormCriterion,
     BrainstormedRubric,
     Criterion,
@@ -22,13 +22,12 @@ from rubric_eval.schema import (
     Record,
     Rubric,
 )
+from rubric_eval.reporting import EvaluationReport, Leaderboard, generate_report, load_leaderboard
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
 from rubric_eval.steps.evaluate import evaluate
 from rubric_eval.steps.outputs import generate_outputs
 from rubric_eval.steps.rubrics import brainstorm_and_generate_rubrics, generate_rubrics
 from rubric_eval.validation import DatasetSummary, validate_records
-
-__version__ = "0.2.0"
 
 __all__ = [
     "AnnotatorConfig",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rubric_eval._io import parse_records
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
 
 RecordsLike = Any  # Sequence[Record] | Sequence[dict[str, Any]] | pandas.DataFrame
 

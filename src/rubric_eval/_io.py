@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rubric_eval.errors import InputError
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 

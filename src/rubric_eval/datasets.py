@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rubric_eval.errors import InputError
 
 if TYPE_CHECKING:
-    from rubric_eval.schema import Record
+    from rubric_eval.records import Record
 
 DEFAULT_BENCHMARK = "rubriceval_builtin_v1"
 

@@ -19,11 +19,10 @@ from typing import Any, Literal
 from rubric_eval._config import AnnotatorConfig, Step, resolve_config
 from rubric_eval._io import write_records
 from rubric_eval.datasets import load_benchmark
-from rubric_eval.engine import Engine, EngineSettings
-from rubric_eval.engine._engine import RunTotals
+from rubric_eval.engine import Engine, EngineSettings, RunTotals
 from rubric_eval.errors import ConfigError
-from rubric_eval.report import EvaluationReport, generate_report
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
+from rubric_eval.reporting import EvaluationReport, generate_report
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
 from rubric_eval.steps.evaluate import evaluate
 from rubric_eval.steps.outputs import generate_outputs

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from rubric_eval.provenance import TRACKED_FIELDS, current_source, read_provenance
-from rubric_eval.schema import BrainstormedRubric, Record, Rubric
+from rubric_eval.records import BrainstormedRubric, Record, Rubric
 
 RENAME_SIMILARITY = 0.5
 _WEIGHT_EPS = 1e-6

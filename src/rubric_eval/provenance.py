@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from rubric_eval.schema import Provenance, Record
+from rubric_eval.records import Provenance, Record
 
 Source = Literal["llm", "expert", "llm+expert"]
 # The record fields whose authorship is tracked, and the field holding each one's provenance.

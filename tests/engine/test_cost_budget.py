@@ -9,9 +9,9 @@ from engine_helpers import config_for, make_calls
 
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval.engine import Engine, EngineSettings
-from rubric_eval.engine._bookkeeping import bookkeeping_fields
 from rubric_eval.engine._pricing import PRICES, lookup_price, price_for
 from rubric_eval.errors import ConfigError
+from rubric_eval.steps._bookkeeping import bookkeeping_fields
 from rubric_eval.testing import OpenAICompatibleServer, Reply
 
 MakeServer = Callable[..., OpenAICompatibleServer]

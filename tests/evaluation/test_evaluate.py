@@ -9,7 +9,7 @@ import pytest
 
 from rubric_eval import InputError, Record
 from rubric_eval.engine import EngineSettings, ProviderError
-from rubric_eval.schema import Rubric
+from rubric_eval.records import Rubric
 from rubric_eval.steps.evaluate import answer_model, evaluate
 
 from ._helpers import grading, record, rubric, scripted_engine

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from rubric_eval import InputError
-from rubric_eval.leaderboard import (
+from rubric_eval.reporting.leaderboard import (
     LeaderboardRow,
     instruction_key,
     load_leaderboard,

@@ -10,7 +10,7 @@ import pytest
 
 from rubric_eval import InputError, Record, evaluate_and_generate_report, generate_report
 from rubric_eval.engine import EngineSettings, ProviderError
-from rubric_eval.report import report_from_json
+from rubric_eval.reporting.report import report_from_json
 
 from ._helpers import grading, record, scripted_engine
 

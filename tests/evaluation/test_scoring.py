@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from rubric_eval.scoring import (
+from rubric_eval.reporting.scoring import (
     bootstrap_ci,
     instruction_score,
     level_scores,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from rubric_eval.engine import EngineSettings, ProviderError, ProviderRequest
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
 from rubric_eval.steps.summarize import distinct_points, estimate_tokens, pack_chunks, summarize_feedback
 
 from ._helpers import record, scripted_engine

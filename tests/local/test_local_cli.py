@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rubric_eval._io import read_records, write_records
 from rubric_eval.cli import cli
 from rubric_eval.datasets import load_benchmark
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
 from rubric_eval.steps.evaluate import evaluate
 
 pytestmark = pytest.mark.local_model

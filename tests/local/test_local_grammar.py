@@ -21,7 +21,7 @@ from rubric_eval.engine._json_grammar import (
     worst_case_tokens,
 )
 from rubric_eval.errors import ConfigError, MissingExtraError
-from rubric_eval.schema import BrainstormedRubric, Rubric
+from rubric_eval.records import BrainstormedRubric, Rubric
 
 from .conftest import local_extra_installed
 

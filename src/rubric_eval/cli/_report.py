@@ -56,7 +56,7 @@ def report_options(func: F) -> F:
 
 def resolve_leaderboard_path(value: str | None, report_path: Path) -> Path | None:
     from rubric_eval._config import is_none
-    from rubric_eval.leaderboard import LEADERBOARD_FILE
+    from rubric_eval.reporting import LEADERBOARD_FILE
 
     if value is None:
         return report_path.parent / LEADERBOARD_FILE
@@ -79,8 +79,8 @@ def report_kwargs(kwargs: dict[str, Any], report_path: Path) -> dict[str, Any]:
 
 def print_report(report: Any, md_path: Path, json_path: Path) -> None:
     """Print the scores, where the report went, and the leaderboard."""
-    from rubric_eval.leaderboard import print_leaderboard
-    from rubric_eval.report_markdown import fmt_number
+    from rubric_eval._text import fmt_number
+    from rubric_eval.reporting import print_leaderboard
 
     for model in report.models:
         s = model.score
@@ -112,8 +112,8 @@ def generate_report(input_path: Path, output_path: Path | None, **kwargs: Any) -
     """Write the evaluation report: score ± SEM, CI, per-category scores, leaderboard, Pro/Con."""
     from rubric_eval._io import read_records
     from rubric_eval.engine import Engine
-    from rubric_eval.report import generate_report as build_report
-    from rubric_eval.report import json_twin_path
+    from rubric_eval.reporting import generate_report as build_report
+    from rubric_eval.reporting import json_twin_path
 
     md_path = output_path or input_path.parent / "evaluation_report.md"
     json_twin_path(md_path)  # reject a .json report path before any work

@@ -57,7 +57,7 @@ def _pipeline(
     from rubric_eval._config import resolve_config
     from rubric_eval._io import read_records, write_records
     from rubric_eval.engine import Engine
-    from rubric_eval.report import generate_report, json_twin_path
+    from rubric_eval.reporting import generate_report, json_twin_path
     from rubric_eval.steps.evaluate import evaluate_records
 
     out_dir = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)

@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval._templates import load_template
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
-from rubric_eval.engine._bookkeeping import bookkeeping_fields
 from rubric_eval.errors import ConfigError
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
+from rubric_eval.steps._bookkeeping import bookkeeping_fields
 
 T = TypeVar("T")
 logger = logging.getLogger("rubric_eval")

@@ -14,7 +14,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine, LLMCall
 from rubric_eval.provenance import llm_provenance, provenance_field, refreshed_provenance
-from rubric_eval.schema import BrainstormCriterion, BrainstormedRubric, Record
+from rubric_eval.records import BrainstormCriterion, BrainstormedRubric, Record
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,

@@ -5,7 +5,7 @@ feedback (evidence first) and then a level from the rubric's enum. The schema fo
 answer; the parser is lenient on purpose so that a partial answer is salvaged criterion by
 criterion: a missing criterion is re-asked and then marked unscored with the reason, an invented
 criterion or an unknown level is dropped and counted in ``judge_issues``. Numbers come from the
-levels (`rubric_eval.scoring`), never from a score the judge writes.
+levels (`rubric_eval.reporting.scoring`), never from a score the judge writes.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._templates import PromptTemplate, load_template
-from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
-from rubric_eval.engine._bookkeeping import bookkeeping_fields
-from rubric_eval.engine._structured import extract_json
+from rubric_eval._text import escape_cell
+from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_json
 from rubric_eval.errors import InputError
-from rubric_eval.report_markdown import escape_cell
-from rubric_eval.schema import CriterionGrade, Record, Rubric
-from rubric_eval.scoring import instruction_score, level_scores
+from rubric_eval.records import CriterionGrade, Record, Rubric
+from rubric_eval.reporting.scoring import instruction_score, level_scores
+from rubric_eval.steps._bookkeeping import bookkeeping_fields
 
 DEFAULT_TEMPLATE = "evaluate/v1"
 ANSWER_MODEL_NAME = "RubricGrading"

@@ -25,7 +25,7 @@ from rubric_eval.provenance import (
     provenance_field,
     refreshed_provenance,
 )
-from rubric_eval.schema import DEFAULT_LEVELS, BrainstormedRubric, Criterion, Record, Rubric
+from rubric_eval.records import DEFAULT_LEVELS, BrainstormedRubric, Criterion, Record, Rubric
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,

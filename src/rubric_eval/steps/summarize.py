@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval._templates import PromptTemplate, load_template
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
-from rubric_eval.schema import Record
-from rubric_eval.scoring import level_scores
+from rubric_eval.records import Record
+from rubric_eval.reporting.scoring import level_scores
+from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary, ProCon
 
 DEFAULT_TEMPLATE = "summarize/v1"
 DEFAULT_CONTEXT_TOKENS = 12_000
 CHARS_PER_TOKEN = 4
-NO_CATEGORY = "(no category)"
 _INSTRUCTION_EXCERPT_CHARS = 300
 # Room left in the budget for the template's own text.
 _TEMPLATE_OVERHEAD_TOKENS = 600
@@ -35,35 +35,6 @@ class SummaryAnswer(BaseModel):
 
     strengths: list[str] = Field(description="What the model does well, most important first.")
     weaknesses: list[str] = Field(description="What the model does poorly or misses, most important first.")
-
-
-class ProCon(BaseModel):
-    """Strengths (pro) and weaknesses (con) of a model on a set of instructions."""
-
-    pros: list[str] = Field(default_factory=list)
-    cons: list[str] = Field(default_factory=list)
-
-
-SummaryStatus = Literal["ok", "partial", "failed", "skipped"]
-
-
-class FeedbackSummary(BaseModel):
-    """The qualitative summary of one model: overall and per category, or why there is none."""
-
-    status: SummaryStatus
-    reason: str | None = Field(default=None, description="Why the summary was skipped or what failed.")
-    summarizer: str | None = None
-    overall: ProCon | None = None
-    per_category: dict[str, ProCon] = Field(default_factory=dict)
-    errors: dict[str, str] = Field(default_factory=dict, description="category (or 'overall') -> error")
-    n_calls: int = 0
-    n_cached: int = 0
-    cost_usd: float = 0.0
-    n_unpriced_calls: int = Field(default=0, description="Calls whose model has no known price.")
-
-    @classmethod
-    def skipped(cls, reason: str) -> FeedbackSummary:
-        return cls(status="skipped", reason=reason)
 
 
 def estimate_tokens(text: str) -> int:

@@ -6,7 +6,7 @@ import random
 import string
 from typing import Any
 
-from rubric_eval.engine._structured import resolve_local_ref
+from rubric_eval.engine import resolve_local_ref
 
 _WORDS = (
     "clear",

@@ -1,6 +1,6 @@
 """The evaluation report: every number as a pydantic model, rendered to markdown and JSON.
 
-`generate_report` groups evaluated records by ``model``, computes scores with `rubric_eval.scoring`,
+`generate_report` groups evaluated records by ``model``, computes scores with `rubric_eval.reporting.scoring`,
 optionally summarises the feedback (`steps.summarize`), updates the leaderboard file and returns an
 `EvaluationReport` whose ``.markdown`` follows the seed README and whose ``.to_json()`` holds every number.
 """
@@ -14,25 +14,24 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, is_none, resolve_config
 from rubric_eval._io import atomic_write_text
+from rubric_eval._version import package_version
 from rubric_eval.engine import Engine
-from rubric_eval.engine._bookkeeping import package_version
 from rubric_eval.errors import InputError
-from rubric_eval.leaderboard import (
+from rubric_eval.records import Record
+from rubric_eval.reporting.leaderboard import (
     LeaderboardRow,
     RankedRow,
     instruction_key,
     rank_rows,
     update_leaderboard,
 )
-from rubric_eval.schema import Record
-from rubric_eval.scoring import (
+from rubric_eval.reporting.scoring import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -40,12 +39,7 @@ from rubric_eval.scoring import (
     instruction_score,
     score_stats,
 )
-from rubric_eval.steps.summarize import (
-    DEFAULT_CONTEXT_TOKENS,
-    NO_CATEGORY,
-    FeedbackSummary,
-    summarize_feedback,
-)
+from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
 
 UNKNOWN_MODEL = "unknown model"
 
@@ -129,7 +123,7 @@ class EvaluationReport(BaseModel):
     @property
     def markdown(self) -> str:
         """The report as markdown (seed README layout; one section per model when there are several)."""
-        from rubric_eval.report_markdown import render_markdown
+        from rubric_eval.reporting.markdown import render_markdown
 
         return render_markdown(self)
 
@@ -344,14 +338,18 @@ def _summaries(
     summarizer: str | AnnotatorConfig | None,
     summarize: bool,
     engine: Engine | None,
-    context_tokens: int,
+    context_tokens: int | None,
 ) -> tuple[dict[str, FeedbackSummary], str | None]:
     if not summarize or (isinstance(summarizer, str) and is_none(summarizer)):
         why = "summarize=False" if not summarize else f"summarizer {summarizer!r}"
         skipped = FeedbackSummary.skipped(f"summary skipped ({why})")
         return dict.fromkeys(models, skipped), None
+    from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS, summarize_feedback
+
     config = resolve_config("summarizer", summarizer)
-    summaries = summarize_feedback(records, summarizer=config, engine=engine, context_tokens=context_tokens)
+    summaries = summarize_feedback(
+        records, summarizer=config, engine=engine, context_tokens=context_tokens or DEFAULT_CONTEXT_TOKENS
+    )
     return summaries, config.name
 
 
@@ -363,7 +361,7 @@ def generate_report(
     engine: Engine | None = None,
     dataset: str | None = None,
     leaderboard_path: str | os.PathLike[str] | None = None,
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    context_tokens: int | None = None,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     source: str = "evaluations",
@@ -438,42 +436,6 @@ def generate_report(
     )
 
 
-def evaluate_and_generate_report(
-    records: RecordsLike,
-    *,
-    evaluator: str | AnnotatorConfig | None = None,
-    summarizer: str | AnnotatorConfig | None = None,
-    summarize: bool = True,
-    engine: Engine | None = None,
-    max_instances: int | None = None,
-    dataset: str | None = None,
-    leaderboard_path: str | os.PathLike[str] | None = None,
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-) -> tuple[Any, EvaluationReport]:
-    """`evaluate` then `generate_report` with one engine.
-
-    Returns ``(evaluations in the input's kind, report)``.
-    """
-    from rubric_eval.steps.evaluate import evaluate_records
-
-    items, convert_back = to_records(records)
-    if max_instances is not None:
-        items = items[:max_instances]
-    engine = engine or Engine()
-    config = resolve_config("evaluator", evaluator)
-    evaluations = evaluate_records(items, config=config, engine=engine)
-    report = generate_report(
-        evaluations,
-        summarizer=summarizer,
-        summarize=summarize,
-        engine=engine,
-        dataset=dataset,
-        leaderboard_path=leaderboard_path,
-        context_tokens=context_tokens,
-    )
-    return convert_back(evaluations), report
-
-
 def report_from_json(text: str) -> EvaluationReport:
     """Load a report from its JSON twin (e.g. for an HTML renderer)."""
     return EvaluationReport.model_validate_json(text)
@@ -485,7 +447,6 @@ __all__ = [
     "GradingCounts",
     "ModelReport",
     "ScoreSummary",
-    "evaluate_and_generate_report",
     "generate_report",
     "json_twin_path",
     "report_from_json",

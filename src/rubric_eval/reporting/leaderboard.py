@@ -17,8 +17,14 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from rubric_eval._io import atomic_write_text
+from rubric_eval._text import fmt_number
 from rubric_eval.errors import InputError
-from rubric_eval.scoring import DEFAULT_ALPHA, DEFAULT_RESAMPLES, DEFAULT_SEED, paired_sign_flip_test
+from rubric_eval.reporting.scoring import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    paired_sign_flip_test,
+)
 
 LEADERBOARD_FILE = "leaderboard.json"
 FORMAT_VERSION = 1
@@ -182,10 +188,6 @@ def rank_rows(
     return ranked
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
 def above_next_text(row: RankedRow, alpha: float = DEFAULT_ALPHA) -> str:
     """'yes (p=0.003, n=80)', 'no (p=0.41, n=80)', 'n/a (...)' or '' for the last row."""
     if row.n_paired_with_next is None:
@@ -193,7 +195,7 @@ def above_next_text(row: RankedRow, alpha: float = DEFAULT_ALPHA) -> str:
     if row.above_next is None:
         return f"n/a (n paired = {row.n_paired_with_next})"
     verdict = "yes" if row.above_next else "no"
-    return f"{verdict} (p={_fmt(row.p_value_vs_next, 3)}, n paired={row.n_paired_with_next})"
+    return f"{verdict} (p={fmt_number(row.p_value_vs_next, 3)}, n paired={row.n_paired_with_next})"
 
 
 def print_leaderboard(rows: Sequence[RankedRow], *, title: str | None = None, console: Any = None) -> None:
@@ -225,8 +227,8 @@ def print_leaderboard(rows: Sequence[RankedRow], *, title: str | None = None, co
         table.add_row(
             str(row.rank),
             Text(row.model),  # a model name is not rich markup
-            _fmt(row.score),
-            _fmt(row.sem),
+            fmt_number(row.score),
+            fmt_number(row.sem),
             ci,
             str(row.n),
             str(row.n_unscored),

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from importlib import metadata
 from typing import Any
 
-from rubric_eval.engine._types import LLMResult
-
-
-def package_version() -> str:
-    try:
-        return f"rubric_eval=={metadata.version('rubric-eval')}"
-    except metadata.PackageNotFoundError:
-        return "rubric_eval==unknown"
+from rubric_eval._version import package_version
+from rubric_eval.engine import LLMResult
 
 
 def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
