@@ -216,8 +216,7 @@ def generate_outputs(
     """Generate the answers of the model under test to each instruction (adds output and model)."""
     from rubric_eval._config import resolve_config
     from rubric_eval._io import read_records
-    from rubric_eval.steps._common import sample_indices
-    from rubric_eval.steps.outputs import builtin_benchmark, dataset_label, run_outputs
+    from rubric_eval.steps.outputs import builtin_benchmark, dataset_label, run_outputs, sample_indices
 
     config = resolve_config("completer", model_configs)
     engine = _engine(kwargs)

@@ -13,7 +13,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.datasets import load_benchmark
 from rubric_eval.engine import Engine, LLMCall
-from rubric_eval.schema import Record
+from rubric_eval.records import Record
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,
@@ -117,3 +117,14 @@ def generate_outputs(
     out, summary = run_outputs(parsed, config=config, engine=engine, dataset_name=dataset)
     summary.log()
     return convert_back(out)
+
+
+__all__ = [
+    "FIELD",
+    "builtin_benchmark",
+    "completion_call",
+    "dataset_label",
+    "generate_outputs",
+    "run_outputs",
+    "sample_indices",
+]
