@@ -17,7 +17,13 @@ import rubric_eval
 from rubric_eval import InputError, Record, write_records
 from rubric_eval._io import read_raw
 from rubric_eval.cli import cli
-from rubric_eval.datasets import benchmark_names, benchmark_path, load_benchmark
+from rubric_eval.datasets import (
+    benchmark_files,
+    benchmark_label,
+    benchmark_names,
+    benchmark_path,
+    load_benchmark,
+)
 from rubric_eval.records import DEFAULT_LEVELS
 from rubric_eval.validation import validate_records
 
@@ -33,7 +39,7 @@ def records() -> list[Record]:
 
 
 def test_names_list_default_and_the_versioned_name() -> None:
-    assert benchmark_names() == ["default", "rubriceval_builtin_v1"]
+    assert benchmark_names() == ["default", "rubriceval_builtin_v1", "rubriceval_builtin_v2"]
 
 
 def test_default_is_the_versioned_benchmark(records: list[Record]) -> None:
@@ -160,3 +166,55 @@ def test_importing_the_loader_does_not_import_provider_sdks() -> None:
     code = "import sys, rubric_eval.datasets; print(sorted({'openai', 'aiohttp', 'anthropic'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_v2_loads_by_name_from_a_folder_of_category_files() -> None:
+    v2 = load_benchmark("rubriceval_builtin_v2")
+    path = benchmark_path("rubriceval_builtin_v2")
+    assert path.is_dir() and path.parent == Path(rubric_eval.__file__).parent / "data"
+    files = benchmark_files("rubriceval_builtin_v2")
+    assert [f.parent for f in files] == [path] * len(files)
+    assert [r.dump() for r in v2] == [raw for f in files for raw in json.loads(f.read_text(encoding="utf-8"))]
+    assert {r.id for r in v2}.isdisjoint({r.id for r in load_benchmark()})
+
+
+def test_default_stays_v1() -> None:
+    assert [r.id for r in load_benchmark("default")] == [r.id for r in load_benchmark("rubriceval_builtin_v1")]
+
+
+def test_a_folder_of_record_files_loads_in_name_order(tmp_path: Path) -> None:
+    write_records([Record(instruction="B", id="b")], tmp_path / "2_b.json")
+    write_records([Record(instruction="A", id="a")], tmp_path / "1_a.jsonl")
+    (tmp_path / "notes.txt").write_text("not records")
+    assert [r.id for r in load_benchmark(tmp_path)] == ["a", "b"]
+
+
+def test_a_folder_with_an_id_in_two_files_names_both(tmp_path: Path) -> None:
+    write_records([Record(instruction="A", id="same")], tmp_path / "1.json")
+    write_records([Record(instruction="B", id="same")], tmp_path / "2.json")
+    with pytest.raises(InputError, match=r"2\.json.*'same'.*1\.json"):
+        load_benchmark(tmp_path)
+
+
+def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"no \.json/\.jsonl record files"):
+        load_benchmark(tmp_path)
+
+
+def test_benchmark_labels_keep_v1_as_before() -> None:
+    assert benchmark_label() == "rubric_eval built-in benchmark"
+    assert benchmark_label("rubriceval_builtin_v2") == "rubric_eval built-in benchmark rubriceval_builtin_v2"
+    with pytest.raises(InputError, match="unknown benchmark"):
+        benchmark_label("v3")
+
+
+def test_generate_outputs_refuses_both_input_and_benchmark(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    write_records([Record(instruction="x", id="a")], path)
+    result = CliRunner().invoke(
+        cli,
+        ["generate_outputs", "--input_path", str(path), "--benchmark", "rubriceval_builtin_v2",
+         "--output_path", str(tmp_path / "out.json")],
+    )
+    assert result.exit_code == 2 and "not both" in result.output
+    assert not (tmp_path / "out.json").exists()

@@ -204,6 +204,12 @@ def brainstorm_and_generate_rubrics(
     help="Answer a seeded random sample of N instructions (kept in file order).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --max_instances sample.")
+@click.option(
+    "--benchmark",
+    default=None,
+    help="Built-in benchmark to answer instead of --input_path: rubriceval_builtin_v1 (the default) "
+    "or rubriceval_builtin_v2 (larger, harder; not yet expert-reviewed).",
+)
 @engine_options
 def generate_outputs(
     input_path: Path | None,
@@ -211,6 +217,7 @@ def generate_outputs(
     model_configs: str | None,
     max_instances: int | None,
     seed: int,
+    benchmark: str | None,
     **kwargs: Any,
 ) -> None:
     """Generate the answers of the model under test to each instruction (adds output and model)."""
@@ -218,11 +225,15 @@ def generate_outputs(
     from rubric_eval._io import read_records
     from rubric_eval.steps.outputs import builtin_benchmark, dataset_label, run_outputs, sample_indices
 
+    if input_path is not None and benchmark is not None:
+        raise click.UsageError("give --input_path or --benchmark, not both")
+    name = benchmark or "default"
+    records = builtin_benchmark(name) if input_path is None else read_records(input_path)
     config = resolve_config("completer", model_configs)
     engine = _engine(kwargs)
-    records = builtin_benchmark() if input_path is None else read_records(input_path)
     records = [records[i] for i in sample_indices(len(records), max_instances, seed)]
-    dataset = dataset_label(None if input_path is None else str(input_path), max_instances, seed)
+    source = None if input_path is None else str(input_path)
+    dataset = dataset_label(source, max_instances, seed, benchmark=name)
     out, summary = run_outputs(records, config=config, engine=engine, dataset_name=dataset)
     _finish([summary], out, output_path)
 

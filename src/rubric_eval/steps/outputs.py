@@ -11,7 +11,7 @@ from typing import Any
 
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
-from rubric_eval.datasets import load_benchmark
+from rubric_eval.datasets import benchmark_label, load_benchmark
 from rubric_eval.engine import Engine, LLMCall
 from rubric_eval.records import Record
 from rubric_eval.steps._common import (
@@ -44,15 +44,17 @@ def _stale_fields(record: Record) -> list[str]:
     return [FIELD, "outputs", *stale, *_EVALUATION_FIELDS]
 
 
-def dataset_label(source: str | None, max_instances: int | None = None, seed: int = 0) -> str:
+def dataset_label(
+    source: str | None, max_instances: int | None = None, seed: int = 0, *, benchmark: str = "default"
+) -> str:
     """The ``dataset_name`` written with outputs: the input's name (else the built-in's) and the sample."""
-    name = source or "rubric_eval built-in benchmark"
+    name = source or benchmark_label(benchmark)
     return name if max_instances is None else f"{name} (sample of {max_instances}, seed {seed})"
 
 
-def builtin_benchmark() -> list[Record]:
-    """The built-in benchmark's records (`rubric_eval.datasets.load_benchmark`)."""
-    return load_benchmark(name="default")
+def builtin_benchmark(name: str = "default") -> list[Record]:
+    """A built-in benchmark's records (`rubric_eval.datasets.load_benchmark`); v1 by default."""
+    return load_benchmark(name=name)
 
 
 def completion_call(record: Record, config: AnnotatorConfig) -> LLMCall[str]:
@@ -98,22 +100,24 @@ def generate_outputs(
     engine: Engine | None = None,
     max_instances: int | None = None,
     seed: int = 0,
+    benchmark: str = "default",
 ) -> Any:
     """Generate the answers of `model` (a built-in name, YAML path or ``provider/model``) to each instruction.
 
-    ``records=None`` uses the built-in benchmark and returns `Record`s; otherwise records come as a list
-    of dicts, of `Record`s, or a DataFrame, and are returned in the same kind. ``max_instances`` keeps a
-    seeded sample in the original order. A failed call leaves the record without ``output`` and with
-    ``output_error``.
+    ``records=None`` uses the built-in benchmark named by ``benchmark`` (``"default"`` is
+    ``rubriceval_builtin_v1``; see `rubric_eval.benchmark_names`) and returns `Record`s; otherwise
+    records come as a list of dicts, of `Record`s, or a DataFrame, and are returned in the same kind.
+    ``max_instances`` keeps a seeded sample in the original order. A failed call leaves the record
+    without ``output`` and with ``output_error``.
     """
     convert_back: Callable[[list[Record]], Any]
     if records is None:
-        parsed, convert_back = builtin_benchmark(), list
+        parsed, convert_back = builtin_benchmark(benchmark), list
     else:
         parsed, convert_back = to_records(records)
     parsed = [parsed[i] for i in sample_indices(len(parsed), max_instances, seed)]
     config = resolve_config("completer", model)
-    dataset = dataset_label(None, max_instances, seed) if records is None else None
+    dataset = dataset_label(None, max_instances, seed, benchmark=benchmark) if records is None else None
     out, summary = run_outputs(parsed, config=config, engine=engine, dataset_name=dataset)
     summary.log()
     return convert_back(out)
