@@ -1,0 +1,57 @@
+"""Can the judge's numbers be trusted: meta-evaluation, repeated and ensemble judging, audits, diagnostics.
+
+Statistics are small pure functions (`rubric_eval.trust._stats`, numpy only); the commands
+`rubric_eval meta_evaluate` and `rubric_eval audit` and the report sections build on them.
+What each number means and the thresholds used in the field: docs/trusting_judges.md.
+"""
+
+from rubric_eval.trust._agreement import Agreement, Estimate, GradePair, agreement
+from rubric_eval.trust._files import HumanLabel, read_labels, read_model_scores
+from rubric_eval.trust._meta import (
+    JudgePair,
+    JudgeVsHuman,
+    MetaEvaluation,
+    Ranking,
+    compare_ranking,
+    meta_evaluate,
+    model_means,
+)
+from rubric_eval.trust._stats import (
+    Correlation,
+    cluster_bootstrap,
+    exact_agreement,
+    fisher_ci,
+    kendall_tau_b,
+    krippendorff_alpha,
+    pearson,
+    spearman,
+    weighted_kappa,
+    within_one_agreement,
+)
+
+__all__ = [
+    "Agreement",
+    "Correlation",
+    "Estimate",
+    "GradePair",
+    "HumanLabel",
+    "JudgePair",
+    "JudgeVsHuman",
+    "MetaEvaluation",
+    "Ranking",
+    "agreement",
+    "cluster_bootstrap",
+    "compare_ranking",
+    "exact_agreement",
+    "fisher_ci",
+    "kendall_tau_b",
+    "krippendorff_alpha",
+    "meta_evaluate",
+    "model_means",
+    "pearson",
+    "read_labels",
+    "read_model_scores",
+    "spearman",
+    "weighted_kappa",
+    "within_one_agreement",
+]

@@ -1,0 +1,140 @@
+"""Markdown for the trust results: meta-evaluation, audit, judge noise, ensembles, rubric diagnostics.
+
+Every name that came from a user file (models, judges, annotators, criteria) is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rubric_eval.report_markdown import escape_cell, escape_inline, fmt_number
+
+if TYPE_CHECKING:
+    from rubric_eval.trust._agreement import Agreement, Estimate
+    from rubric_eval.trust._meta import MetaEvaluation, Ranking
+    from rubric_eval.trust._stats import Correlation
+
+
+def fmt_estimate(est: Estimate | Correlation | None, digits: int = 2) -> str:
+    """``0.71 [0.65, 0.77]``, or ``n/a``."""
+    if est is None or est.value is None:
+        return "n/a"
+    if est.ci_low is None or est.ci_high is None:
+        return fmt_number(est.value, digits)
+    return f"{est.value:.{digits}f} [{est.ci_low:.{digits}f}, {est.ci_high:.{digits}f}]"
+
+
+AGREEMENT_COLUMNS = (
+    "| Comparison | Items | Exact | Within one level | Kappa (quadratic) | Alpha (ordinal) | Macro-F1 "
+    "| Score Pearson | Score Spearman |"
+)
+
+
+def agreement_row(name: str, agreement: Agreement | None) -> str:
+    if agreement is None:
+        return f"| {escape_cell(name)} | 0 | n/a | n/a | n/a | n/a | n/a | n/a | n/a |"
+    a = agreement
+    return (
+        f"| {escape_cell(name)} | {a.n_items} ({a.n_instructions} instr.) | {fmt_estimate(a.exact)} "
+        f"| {fmt_estimate(a.within_one)} | {fmt_estimate(a.kappa_quadratic)} "
+        f"| {fmt_estimate(a.alpha_ordinal)} "
+        f"| {fmt_estimate(a.macro_f1)} | {fmt_estimate(a.score_pearson)} | {fmt_estimate(a.score_spearman)} |"
+    )
+
+
+def agreement_table(rows: list[tuple[str, Agreement | None]]) -> list[str]:
+    return [
+        AGREEMENT_COLUMNS,
+        "|---|---|---|---|---|---|---|---|---|",
+        *(agreement_row(n, a) for n, a in rows),
+    ]
+
+
+def _confusion(name: str, agreement: Agreement) -> list[str]:
+    levels = [escape_cell(lv) for lv in agreement.levels]
+    lines = [
+        f"Confusion of {escape_inline(name)} (rows: reference, columns: judge):",
+        "",
+        "| reference \\ judge | " + " | ".join(levels) + " | F1 |",
+        "|---|" + "---|" * (len(levels) + 1),
+    ]
+    for level, row, f1 in zip(levels, agreement.confusion, agreement.f1_per_level.values(), strict=True):
+        lines.append(f"| {level} | " + " | ".join(f"{v:g}" for v in row) + f" | {fmt_number(f1)} |")
+    return [*lines, ""]
+
+
+def ranking_lines(ranking: Ranking) -> list[str]:
+    lines = [
+        f"**{escape_inline(ranking.evaluator)}** vs the reference over {ranking.n_models} models: "
+        f"Pearson {fmt_estimate(ranking.pearson)}, Spearman {fmt_estimate(ranking.spearman)}, "
+        f"Kendall tau-b {fmt_estimate(ranking.kendall)} (95% Fisher-z CIs over models).",
+        "",
+    ]
+    if ranking.unmatched or ranking.reference_unmatched:
+        lines += [
+            f"Not compared: {len(ranking.unmatched)} of our models missing from the reference"
+            + (f" ({escape_inline(', '.join(ranking.unmatched[:10]))})" if ranking.unmatched else "")
+            + f"; {len(ranking.reference_unmatched)} reference models not evaluated.",
+            "",
+        ]
+    lines += ["| Model | Score | Reference |", "|---|---|---|"]
+    for model, ours, theirs in zip(ranking.models, ranking.scores, ranking.reference_scores, strict=True):
+        lines.append(f"| {escape_cell(model)} | {ours:.2f} | {theirs:g} |")
+    return [*lines, ""]
+
+
+def meta_markdown(meta: MetaEvaluation) -> str:
+    """The meta-evaluation as a markdown page."""
+    lines = ["# Judge meta-evaluation", ""]
+    lines.append(
+        f"Judges: {escape_inline(', '.join(meta.evaluators)) or 'none'}. "
+        f"CIs: {meta.confidence:.0%} bootstrap over instructions "
+        f"({meta.n_resamples} resamples, seed {meta.seed}); "
+        "ranking CIs are Fisher-z over models. What each number means: docs/trusting_judges.md."
+    )
+    lines.append("")
+    if meta.n_labels:
+        lines += [
+            "## Judge vs human labels",
+            "",
+            f"{meta.n_labels} labels from {len(meta.annotators)} annotator(s) "
+            f"({escape_inline(', '.join(meta.annotators))}); "
+            f"{meta.n_labels_matched} matched an evaluated answer, "
+            f"{meta.n_labels_unmatched} did not.",
+            "",
+        ]
+        rows = [(j.evaluator, j.agreement) for j in meta.judges]
+        if meta.human_ceiling is not None:
+            rows.append(("human vs human (ceiling)", meta.human_ceiling))
+        lines += agreement_table(rows)
+        notes = []
+        for j in meta.judges:
+            if j.n_labels_judge_unscored:
+                notes.append(
+                    f"- {escape_inline(j.evaluator)} left {j.n_labels_judge_unscored} labelled criteria "
+                    "unscored (not counted above)."
+                )
+        if meta.human_ceiling is None:
+            notes.append(
+                "- No criterion was labelled by two annotators, so there is no human-human ceiling "
+                "to compare with."
+            )
+        if meta.unmatched_labels:
+            notes.append(
+                "- Unmatched labels (first 10): " + "; ".join(escape_inline(u) for u in meta.unmatched_labels)
+            )
+        lines += ["", *notes, ""] if notes else [""]
+        for j in meta.judges:
+            if j.agreement is not None:
+                lines += _confusion(j.evaluator, j.agreement)
+    if meta.judge_pairs:
+        lines += ["## Judge vs judge", ""]
+        lines += agreement_table(
+            [(f"{p.evaluator_a} vs {p.evaluator_b}", p.agreement) for p in meta.judge_pairs]
+        )
+        lines.append("")
+    if meta.rankings:
+        lines += ["## Model ranking vs the reference ranking", ""]
+        for ranking in meta.rankings:
+            lines += ranking_lines(ranking)
+    return "\n".join(lines).rstrip() + "\n"
