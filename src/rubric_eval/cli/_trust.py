@@ -22,7 +22,7 @@ def _paths(value: str | None) -> list[Path]:
 
 def _write_pair(md_path: Path, markdown: str, json_text: str) -> Path:
     from rubric_eval._io import atomic_write_text
-    from rubric_eval.report import json_twin_path
+    from rubric_eval.reporting import json_twin_path
 
     json_path = json_twin_path(md_path)
     atomic_write_text(md_path, markdown)
@@ -76,7 +76,7 @@ def meta_evaluate(
     """Measure the judge: agreement with human labels (and between humans), between judges, and rankings."""
     from rubric_eval._io import read_records
     from rubric_eval.errors import InputError
-    from rubric_eval.report import json_twin_path
+    from rubric_eval.reporting import json_twin_path
     from rubric_eval.trust import meta_evaluate as run_meta
     from rubric_eval.trust import read_labels, read_model_scores
 

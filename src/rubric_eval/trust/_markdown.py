@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rubric_eval.report_markdown import escape_cell, escape_inline, fmt_number
+from rubric_eval._text import escape_cell, escape_inline, fmt_number
 
 if TYPE_CHECKING:
     from rubric_eval.trust._agreement import Agreement, Estimate

@@ -19,8 +19,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from rubric_eval.errors import InputError
-from rubric_eval.schema import Record
-from rubric_eval.scoring import level_scores
+from rubric_eval.records import Record
+from rubric_eval.reporting.scoring import level_scores
 from rubric_eval.trust._agreement import Agreement, GradePair, agreement
 from rubric_eval.trust._files import HumanLabel
 from rubric_eval.trust._stats import (
