@@ -224,6 +224,9 @@ class Engine:
                 if "max_concurrency" in explicit or config.max_concurrency is None
                 else config.max_concurrency
             )
+            pooled = getattr(provider, "pool_concurrency", None)  # an endpoint pool: its replicas' slots
+            if isinstance(pooled, int) and "max_concurrency" not in explicit:
+                concurrency = pooled
             cap = provider.max_concurrency  # e.g. in-process models: one call at a time
             if isinstance(cap, int):
                 concurrency = min(concurrency, cap)

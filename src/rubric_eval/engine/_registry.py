@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from rubric_eval.engine._pool import create_pool, is_pool
 from rubric_eval.engine._types import ModelConfig, Provider, ProviderFactory
 from rubric_eval.errors import ConfigError
 
@@ -37,4 +38,6 @@ def create_provider(config: ModelConfig) -> Provider:
         module_name, _, class_name = target.partition(":")
         module = importlib.import_module(module_name)
         factory = getattr(module, class_name)
+    if is_pool(config):
+        return create_pool(config, factory)
     return factory(config)
