@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -263,3 +264,15 @@ def test_subprocess_server_counts_requests() -> None:
         assert _post(f"{base}/chat/completions", {"model": "m", "messages": []})[0] == 200
         stats = process.stats()
         assert stats["requests"] == 2 and stats["statuses"] == {"503": 1, "200": 1}
+        assert stats["first_request_at"] <= stats["last_request_at"]
+
+
+@pytest.mark.integration
+def test_subprocess_server_can_forget_bodies_and_still_count() -> None:
+    before = time.time()
+    with ServerProcess(["--forget-bodies"]) as process:
+        for _ in range(3):
+            assert _post(f"{process.base_url}/chat/completions", {"model": "m", "messages": []})[0] == 200
+        stats = process.stats()
+    assert stats["requests"] == 3
+    assert before <= stats["first_request_at"] <= stats["last_request_at"] <= time.time()

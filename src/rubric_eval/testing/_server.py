@@ -153,8 +153,11 @@ class OpenAICompatibleServer:
         host: str = "127.0.0.1",
         port: int = 0,
         log_path: str | None = None,
+        keep_bodies: bool = True,
     ) -> None:
         self.handler = handler
+        # False keeps only counts (an empty body per request): for long benchmark runs.
+        self.keep_bodies = keep_bodies
         self.latency_s = latency_s
         self._faults: collections.deque[Fault | Reply] = collections.deque(
             Fault(f) if isinstance(f, str) else f for f in faults
@@ -173,6 +176,10 @@ class OpenAICompatibleServer:
         self._in_flight = 0
         self.max_in_flight = 0
         self._statuses: collections.Counter[int] = collections.Counter()
+        # Wall-clock (epoch) times of the first and latest request: benchmarks measure a client's
+        # time to first request and its request-phase rate from the server's side.
+        self.first_request_at: float | None = None
+        self.last_request_at: float | None = None
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -220,6 +227,7 @@ class OpenAICompatibleServer:
             self._headers.clear()
             self._statuses.clear()
             self.max_in_flight = 0
+            self.first_request_at = self.last_request_at = None
 
     def add_faults(self, *faults: str | Fault | Reply) -> None:
         """Queue more faults for the next requests."""
@@ -307,6 +315,8 @@ class OpenAICompatibleServer:
                 "requests": len(self._requests),
                 "statuses": dict(self._statuses),
                 "max_in_flight": self.max_in_flight,
+                "first_request_at": self.first_request_at,
+                "last_request_at": self.last_request_at,
             }
         return web.json_response(stats)
 
@@ -334,8 +344,11 @@ class OpenAICompatibleServer:
         if not isinstance(body, dict):
             return self._error(400, "request body must be a JSON object", api)
         with self._lock:
-            self._requests.append(body)
-            self._headers.append(CIMultiDict(request.headers))
+            self._requests.append(body if self.keep_bodies else {})
+            self.last_request_at = time.time()
+            if self.first_request_at is None:
+                self.first_request_at = self.last_request_at
+            self._headers.append(CIMultiDict(request.headers) if self.keep_bodies else CIMultiDict())
             fault: Fault | Reply | None = self._faults.popleft() if self._faults else None
             if fault is None:
                 for kind, rate in self.fault_rates.items():

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--log-file", default=None, help="append one JSON line per request")
+    parser.add_argument(
+        "--forget-bodies", action="store_true", help="keep only request counts in memory (long benchmarks)"
+    )
     args = parser.parse_args(argv)
     rates = {kind: float(p) for kind, _, p in (item.partition("=") for item in args.fault_rate)}
     server = OpenAICompatibleServer(
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         log_path=args.log_file,
+        keep_bodies=not args.forget_bodies,
     )
 
     async def serve() -> None:
