@@ -10,7 +10,7 @@ import pytest
 from rubric_eval import InputError, Record
 from rubric_eval.engine import EngineSettings, ProviderError
 from rubric_eval.records import Rubric
-from rubric_eval.steps.evaluate import answer_model, evaluate
+from rubric_eval.steps.evaluate import answer_model, answer_schema, evaluate
 
 from ._helpers import grading, record, rubric, scripted_engine
 
@@ -79,6 +79,18 @@ def test_schema_requires_every_criterion_with_feedback_then_level() -> None:
     assert item["required"] == ["feedback", "level"]
     assert item["properties"]["level"]["enum"] == ["excellent", "good", "fair", "poor"]
     assert "default" not in json.dumps(schema)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("Accuracy", "Clarity | style"), ('Quotes "and" \\ back', "Ünïcode ✓", "criterion_0"), ("Only",)],
+)
+def test_answer_schema_is_the_answer_models_schema(names: tuple[str, ...]) -> None:
+    # The schema sent per rubric is written by hand; it must stay the model's exactly (cache keys hash it).
+    parsed = Rubric.model_validate(rubric(*[(name, 100.0 / len(names)) for name in names]))
+    expected = answer_model(parsed).model_json_schema()
+    assert answer_schema(parsed) == expected
+    assert json.dumps(answer_schema(parsed), sort_keys=True) == json.dumps(expected, sort_keys=True)
 
 
 def test_prompt_delimits_the_answer_and_includes_rubric_and_reference(

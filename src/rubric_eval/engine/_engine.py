@@ -240,7 +240,11 @@ class Engine:
         provider = self._provider(call.config)
         endpoint_name, endpoint = self._endpoint(run, call.config, provider)
         structured = call.output_type is not str
-        schema = json_schema_for(cast(type[BaseModel], call.output_type)) if structured else None
+        schema = (
+            (call.response_schema or json_schema_for(cast(type[BaseModel], call.output_type)))
+            if structured
+            else None
+        )
         key = cache_key(
             call.config,
             endpoint=provider.endpoint,
@@ -353,7 +357,9 @@ class Engine:
         # One extra round for the fallback when an endpoint rejects native structured output.
         for _ in range(self.settings.max_parse_retries + 2):
             native = schema is not None and endpoint_name not in self._no_native_structured
-            request = ProviderRequest(
+            # Built without validation (its parts are typed already): validating would copy the
+            # schema and messages on every request, and providers memoise work per schema object.
+            request = ProviderRequest.model_construct(
                 model=call.config.model,
                 messages=messages if native or schema is None else [*messages, _schema_hint(schema)],
                 params=call.config.params,

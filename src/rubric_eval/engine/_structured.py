@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -11,8 +12,12 @@ from pydantic import BaseModel, ValidationError
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 
+@functools.lru_cache(maxsize=4096)
 def json_schema_for(output_type: type[BaseModel]) -> dict[str, Any]:
-    """The answer model's JSON schema, as sent to providers (see `strict_schema` for OpenAI strict mode)."""
+    """The answer model's JSON schema, as sent to providers (see `strict_schema` for OpenAI strict mode).
+
+    Built once per model class (``model_json_schema`` costs milliseconds); callers must not mutate it.
+    """
     return output_type.model_json_schema()
 
 
@@ -27,13 +32,29 @@ _STRICT_KEYWORDS = frozenset(
 )  # fmt: skip
 
 
+# id(schema) -> (schema, its strict form): the schema is held so its id cannot be reused while cached.
+_STRICT_MEMO: dict[int, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+_STRICT_MEMO_MAX = 4096
+
+
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     """The schema in OpenAI strict form (objects closed), or None when strict mode cannot express it.
 
     Strict mode needs every property required and ``additionalProperties: false``; a model
-    with optional fields or unsupported keywords is sent non-strict instead.
+    with optional fields or unsupported keywords is sent non-strict instead. Computed once per
+    schema object (the engine sends the same object for every call with one answer model).
     """
+    memo = _STRICT_MEMO.get(id(schema))
+    if memo is not None and memo[0] is schema:
+        return memo[1]
+    if len(_STRICT_MEMO) >= _STRICT_MEMO_MAX:
+        _STRICT_MEMO.clear()
+    result = _to_strict(schema)
+    _STRICT_MEMO[id(schema)] = (schema, result)
+    return result
 
+
+def _to_strict(schema: dict[str, Any]) -> dict[str, Any] | None:
     def convert(node: Any) -> Any:
         if isinstance(node, list):
             return [convert(item) for item in node]

@@ -121,7 +121,9 @@ class LLMCall(Generic[T]):
 
     ``output_type`` is a pydantic model for a structured answer, or ``str`` for free text.
     ``check`` validates a parsed answer beyond its schema and returns an error message
-    to re-ask with (e.g. a missing criterion), or None.
+    to re-ask with (e.g. a missing criterion), or None. ``response_schema`` replaces the schema
+    derived from ``output_type`` (for answers whose keys vary per call, like a rubric's criteria,
+    validated by ``check`` against a lenient model); build it once and share it between calls.
     """
 
     config: ModelConfig
@@ -131,6 +133,7 @@ class LLMCall(Generic[T]):
     repeat_index: int = 0
     check: Callable[[T], str | None] | None = None
     label: str = ""
+    response_schema: dict[str, Any] | None = None
 
 
 @dataclass

@@ -11,7 +11,8 @@ levels (`rubric_eval.reporting.scoring`), never from a score the judge writes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
@@ -55,10 +56,8 @@ def _close_schema(schema: dict[str, Any], cls: Any) -> None:
         prop.pop("default", None)
 
 
-def answer_model(rubric: Rubric) -> type[BaseModel]:
-    """The judge's answer model for one rubric: one required object per criterion (feedback, then level)."""
-    levels = rubric.levels
-    criterion_schema: dict[str, Any] = {
+def _criterion_schema(levels: Sequence[str]) -> dict[str, Any]:
+    return {
         "type": "object",
         "properties": {
             "feedback": {
@@ -70,6 +69,32 @@ def answer_model(rubric: Rubric) -> type[BaseModel]:
         "required": ["feedback", "level"],
         "additionalProperties": False,
     }
+
+
+class RubricGrading(BaseModel):
+    """The judge's answer as validated: any JSON object. Criteria and levels are checked by
+    `answer_problem` against the rubric (re-ask) and `interpret_answer` (salvage), so one lenient
+    model serves every rubric and the per-rubric part is only the JSON schema sent to the judge."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def answer_schema(rubric: Rubric) -> dict[str, Any]:
+    """The JSON schema the judge must answer in for one rubric: the schema of `answer_model`,
+    written directly (pydantic's generator costs milliseconds per rubric; cache keys include it)."""
+    item = _criterion_schema(rubric.levels)
+    return {
+        "additionalProperties": False,
+        "properties": {name: {**item, "title": name} for name in rubric.names},
+        "required": list(rubric.names),
+        "title": ANSWER_MODEL_NAME,
+        "type": "object",
+    }
+
+
+def answer_model(rubric: Rubric) -> type[BaseModel]:
+    """The judge's answer model for one rubric: one required object per criterion (feedback, then level)."""
+    criterion_schema = _criterion_schema(rubric.levels)
     fields: dict[str, Any] = {
         f"criterion_{i}": (
             Annotated[Any, WithJsonSchema({**criterion_schema, "title": row.criterion})],
@@ -205,20 +230,66 @@ def _rubric_rows(rubric: Rubric) -> list[dict[str, Any]]:
 
 def judge_messages(template: PromptTemplate, record: Record) -> list[ChatMessage]:
     """Render the judge prompt for one record (which must have a rubric and an output)."""
-    assert record.rubric is not None and record.output is not None
+    assert record.rubric is not None
+    return _render(template, record, RubricPlan.build(record.rubric))
+
+
+def _render(template: PromptTemplate, record: Record, plan: RubricPlan) -> list[ChatMessage]:
+    assert record.output is not None
     messages = template.render(
         instruction=record.instruction,
         answer=record.output,
         reference=record.excellent_response or None,
-        levels=record.rubric.levels,
-        levels_json=[json.dumps(lv, ensure_ascii=False) for lv in record.rubric.levels],
-        criteria=_rubric_rows(record.rubric),
+        levels=plan.rubric.levels,
+        levels_json=plan.levels_json,
+        criteria=plan.rows,
     )
     return [ChatMessage.model_validate(m) for m in messages]
 
 
-def _check_for(rubric: Rubric) -> Callable[[Any], str | None]:
-    return lambda answer: answer_problem(rubric, answer)
+@dataclass(frozen=True, eq=False)
+class RubricPlan:
+    """What every answer graded against one rubric shares, built once per distinct rubric:
+    the answer's JSON schema (one object, so providers can memoise per schema), the prompt's
+    rubric rows and the re-ask check. A job grades tens of models against the same rubrics."""
+
+    rubric: Rubric
+    schema: dict[str, Any]
+    rows: list[dict[str, Any]]
+    levels_json: list[str]
+
+    @classmethod
+    def build(cls, rubric: Rubric) -> RubricPlan:
+        return cls(
+            rubric=rubric,
+            schema=answer_schema(rubric),
+            rows=_rubric_rows(rubric),
+            levels_json=[json.dumps(lv, ensure_ascii=False) for lv in rubric.levels],
+        )
+
+    def check(self, answer: Any) -> str | None:
+        return answer_problem(self.rubric, answer)
+
+
+def rubric_key(rubric: Rubric) -> tuple[Any, ...]:
+    """A hashable identity of a rubric's content (records of different models carry equal copies)."""
+    return tuple(
+        (row.criterion, row.weight, tuple(row.performance_to_description.items())) for row in rubric.criteria
+    )
+
+
+class RubricPlans:
+    """Plans by rubric content; one per distinct rubric, reused for every answer graded against it."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[Any, ...], RubricPlan] = {}
+
+    def get(self, rubric: Rubric) -> RubricPlan:
+        key = rubric_key(rubric)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = RubricPlan.build(rubric)
+        return plan
 
 
 def _generation_error(record: Record) -> str | None:
@@ -293,19 +364,22 @@ def evaluate_records(
     records = list(records)
     _require_gradable(records, source)
     template = load_template(config.template or DEFAULT_TEMPLATE)
+    plans = RubricPlans()
     calls: list[LLMCall[Any]] = []
     to_grade = [i for i, r in enumerate(records) if _generation_error(r) is None]
     for index in to_grade:
         record = records[index]
         assert record.rubric is not None
+        plan = plans.get(record.rubric)
         calls.append(
             LLMCall(
                 config=config,
-                messages=judge_messages(template, record),
-                output_type=answer_model(record.rubric),
+                messages=_render(template, record, plan),
+                output_type=RubricGrading,
                 template_key=template.version_key,
-                check=_check_for(record.rubric),
+                check=plan.check,
                 label=f"record {index} (id={record.record_id})",
+                response_schema=plan.schema,
             )
         )
     finished = (engine or Engine()).run(calls, description=f"evaluate ({config.name})") if calls else []
