@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -109,33 +109,87 @@ def _dump(record: BaseModel | dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+class RecordWriter:
+    """Write records one at a time to a temp file beside ``path``; `commit` renames it into place.
+
+    A JSON list is written one compact record per line (``[``, records joined by ``,``, ``]``):
+    still one JSON document, written as records arrive, never built as one string. ``.jsonl``
+    and ``.ndjson`` paths get one record per line. Use as a context manager: leaving it by an
+    exception removes the temp file, so a failed run leaves nothing half-written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._jsonl = _is_jsonl(self.path)
+        self._handle, self._tmp = _open_temp_beside(self.path)
+        if not self._jsonl:
+            self._handle.write("[")
+
+    def write(self, record: BaseModel | dict[str, Any]) -> None:
+        self.write_json_line(json.dumps(_dump(record), ensure_ascii=False))
+
+    def write_json_line(self, line: str) -> None:
+        """Write one record already serialised as compact JSON (no newline inside)."""
+        if self._jsonl:
+            self._handle.write(line + "\n")
+        else:
+            self._handle.write(("\n" if self.count == 0 else ",\n") + line)
+        self.count += 1
+
+    def commit(self) -> Path:
+        if not self._jsonl:
+            self._handle.write("\n]\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.discard()
+        elif not self._handle.closed:
+            self.commit()
+
+
 def write_records(records: Iterable[BaseModel | dict[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write records as a JSON list (or JSONL by suffix) via a temp file and an atomic rename."""
-    p = Path(path)
-    dumped = [_dump(r) for r in records]
-    if _is_jsonl(p):
-        text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dumped)
-    else:
-        text = json.dumps(dumped, ensure_ascii=False, indent=2) + "\n"
-    atomic_write_text(p, text)
-    return p
+    with RecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)
+    return writer.path
+
+
+def _open_temp_beside(path: Path) -> tuple[TextIO, Path]:
+    """A new temp file in ``path``'s folder (created if needed), open for writing text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp creates 0600; results are shared files, so follow the umask like open() would.
+    os.fchmod(fd, 0o666 & ~_current_umask())
+    return os.fdopen(fd, "w", encoding="utf-8"), Path(tmp)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write text to a temp file in the same folder, fsync, then rename over `path`."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    handle, tmp = _open_temp_beside(p)
     try:
-        # mkstemp creates 0600; results are shared files, so follow the umask like open() would.
-        os.fchmod(fd, 0o666 & ~_current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, p)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

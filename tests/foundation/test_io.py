@@ -103,3 +103,34 @@ def test_written_files_follow_the_umask_not_the_temp_file_mode(tmp_path: Path) -
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         read_records(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_record_writer_writes_as_records_arrive_and_renames_at_commit(
+    tmp_path: Path, suffix: str, n: int
+) -> None:
+    from rubric_eval._io import RecordWriter
+
+    path = tmp_path / f"out{suffix}"
+    records = [{"instruction": f"q{i}", "note": "line\nbreak ✓"} for i in range(n)]
+    with RecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)
+        assert not path.exists()  # only the temp file exists until the end
+    assert writer.count == n
+    assert read_raw(path) == records
+    if suffix == ".json":
+        assert json.loads(path.read_text()) == records  # one JSON document
+
+
+def test_record_writer_leaves_nothing_when_the_run_fails(tmp_path: Path) -> None:
+    from rubric_eval._io import RecordWriter
+
+    path = tmp_path / "out.json"
+    path.write_text("[]")
+    with pytest.raises(RuntimeError), RecordWriter(path) as writer:
+        writer.write({"instruction": "q"})
+        raise RuntimeError("judge exploded")
+    assert path.read_text() == "[]"  # the previous file is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temp file left
