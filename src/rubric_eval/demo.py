@@ -22,7 +22,7 @@ from rubric_eval.datasets import load_benchmark
 from rubric_eval.engine import Engine, EngineSettings, RunTotals
 from rubric_eval.errors import ConfigError
 from rubric_eval.records import Record
-from rubric_eval.reporting import EvaluationReport, generate_report
+from rubric_eval.reporting import EvaluationReport, generate_report, write_html
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
 from rubric_eval.steps.evaluate import evaluate
 from rubric_eval.steps.outputs import generate_outputs
@@ -69,6 +69,7 @@ class DemoFiles:
     evaluations: Path
     report_markdown: Path
     report_json: Path
+    report_html: Path
     leaderboard: Path
     cache_dir: Path | None
 
@@ -82,6 +83,7 @@ class DemoFiles:
             evaluations=folder / "5_evaluations.json",
             report_markdown=folder / "evaluation_report.md",
             report_json=folder / "evaluation_report.json",
+            report_html=folder / "evaluation_report.html",
             leaderboard=folder / "leaderboard.json",
             cache_dir=folder / "cache" if cache else None,
         )
@@ -224,6 +226,7 @@ def run_demo(
     notes += [f"Left out (no rubric could be created): {reason}" for reason in dropped]
     report = report.model_copy(update={"notes": [*notes, *report.notes]})
     report.write(files.report_markdown)
+    write_html(report, evaluations, files.report_html, source=str(files.evaluations))
     seconds["report"] = round(time.monotonic() - t0, 2)
     return DemoResult(
         output_dir=folder,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rubric_eval import InputError, Record, generate_report
-from rubric_eval.report_html import UNSCORED, build_html_data, render_html, script_json, write_html
+from rubric_eval.reporting.html import UNSCORED, build_html_data, render_html, script_json, write_html
 
 from ._helpers import HOSTILE, evaluated
 

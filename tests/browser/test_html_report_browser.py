@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from rubric_eval import Record, generate_report
-from rubric_eval.report import EvaluationReport
-from rubric_eval.report_html import write_html
+from rubric_eval.reporting import EvaluationReport
+from rubric_eval.reporting.html import write_html
 
 from ._helpers import HOSTILE, evaluated
 from .conftest import PageWatch
@@ -38,7 +38,7 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EvaluationRepor
 def _instruction_scores(
     report: EvaluationReport, records: list[Record]
 ) -> dict[tuple[str, str], float | None]:
-    from rubric_eval.report import record_instruction_score
+    from rubric_eval.reporting.report import record_instruction_score
 
     return {
         (r.model or "", str(r.id)): record_instruction_score(r, i, "test").score

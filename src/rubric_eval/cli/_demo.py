@@ -49,7 +49,7 @@ def demo(output_dir: Path, n_instructions: int, model: str, no_cache: bool, quie
     files = result.files
     for reason in result.dropped:
         click.secho(f"left out: {reason}", fg="yellow", err=True)
-    print_report(result.report, files.report_markdown, files.report_json)
+    print_report(result.report, files.report_markdown, files.report_json, files.report_html)
     totals = result.totals
     steps = ", ".join(f"{step} {seconds:.0f} s" for step, seconds in result.step_seconds.items())
     click.echo(
@@ -66,6 +66,7 @@ def demo(output_dir: Path, n_instructions: int, model: str, no_cache: bool, quie
         files.evaluations,
         files.report_markdown,
         files.report_json,
+        files.report_html,
         files.leaderboard,
     ]
     for path in written:

@@ -77,7 +77,7 @@ def report_kwargs(kwargs: dict[str, Any], report_path: Path) -> dict[str, Any]:
     }
 
 
-def print_report(report: Any, md_path: Path, json_path: Path) -> None:
+def print_report(report: Any, md_path: Path | None, json_path: Path, html_path: Path | None = None) -> None:
     """Print the scores, where the report went, and the leaderboard."""
     from rubric_eval._text import fmt_number
     from rubric_eval.reporting import print_leaderboard
@@ -91,10 +91,32 @@ def print_report(report: Any, md_path: Path, json_path: Path) -> None:
         )
         if model.summary.status != "ok":
             click.echo(f"  summary: {model.summary.status}: {model.summary.reason}")
-    click.echo(f"wrote {md_path} and {json_path}")
+    click.echo("wrote " + ", ".join(str(p) for p in (md_path, json_path, html_path) if p is not None))
     where = f" ({report.leaderboard_path})" if report.leaderboard_path else ""
     title = f"Leaderboard: {report.dataset}, judge {', '.join(report.evaluators)}{where}"
     print_leaderboard(report.leaderboard, title=title)
+
+
+REPORT_FORMATS = ("markdown", "json", "html")
+
+
+def report_paths(output_path: Path | None, input_path: Path, formats: tuple[str, ...]) -> dict[str, Path]:
+    """Where each format goes: ``--output_path`` names the markdown (or, without markdown, the HTML or JSON)
+    file; the others are written beside it with their own suffix. The JSON twin is always written."""
+    from rubric_eval.reporting import html_path_for, json_twin_path
+
+    chosen = set(formats or ("markdown",))
+    suffix = ".md" if "markdown" in chosen else ".html" if "html" in chosen else ".json"
+    main = output_path or input_path.parent / f"evaluation_report{suffix}"
+    if "markdown" in chosen:
+        paths = {"markdown": main, "json": json_twin_path(main)}  # rejects a .json markdown path
+    elif main.suffix.lower() in {".html", ".htm", ".json"}:
+        paths = {"json": main.with_suffix(".json")}
+    else:
+        paths = {"json": json_twin_path(main)}
+    if "html" in chosen:
+        paths["html"] = main if main.suffix.lower() in {".html", ".htm"} else html_path_for(main)
+    return paths
 
 
 @click.command()
@@ -103,23 +125,37 @@ def print_report(report: Any, md_path: Path, json_path: Path) -> None:
     "--output_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Markdown report path (default: evaluation_report.md beside the input); the JSON twin with "
-    "every number is written beside it with the suffix .json.",
+    help="Report path (default: evaluation_report.md beside the input, or .html / .json when markdown is "
+    "not among the formats); the other formats and the JSON twin with every number are written beside it.",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(REPORT_FORMATS),
+    multiple=True,
+    help="Report format, repeatable: markdown (default), html (one self-contained page that works offline: "
+    "leaderboard, per-category plots, every answer with its rubric and feedback), json (only the JSON twin).",
 )
 @report_options
 @engine_options
-def generate_report(input_path: Path, output_path: Path | None, **kwargs: Any) -> None:
+def generate_report(
+    input_path: Path, output_path: Path | None, formats: tuple[str, ...], **kwargs: Any
+) -> None:
     """Write the evaluation report: score ± SEM, CI, per-category scores, leaderboard, Pro/Con."""
-    from rubric_eval._io import read_records
+    from rubric_eval._io import atomic_write_text, read_records
     from rubric_eval.engine import Engine
     from rubric_eval.reporting import generate_report as build_report
-    from rubric_eval.reporting import json_twin_path
+    from rubric_eval.reporting import write_html
 
-    md_path = output_path or input_path.parent / "evaluation_report.md"
-    json_twin_path(md_path)  # reject a .json report path before any work
-    options = report_kwargs(kwargs, md_path)
+    paths = report_paths(output_path, input_path, formats)  # reject a bad report path before any work
+    options = report_kwargs(kwargs, paths.get("markdown") or paths["json"])
     engine = Engine(engine_settings_from(kwargs))
     records = read_records(input_path)
     report = build_report(records, engine=engine, source=str(input_path), **options)
-    md, js = report.write(md_path)
-    print_report(report, md, js)
+    if "markdown" in paths:
+        report.write(paths["markdown"])
+    else:
+        atomic_write_text(paths["json"], report.to_json())
+    if "html" in paths:
+        write_html(report, records, paths["html"], source=str(input_path))
+    print_report(report, paths.get("markdown"), paths["json"], paths.get("html"))

@@ -57,7 +57,7 @@ def _pipeline(
     from rubric_eval._config import resolve_config
     from rubric_eval._io import read_records, write_records
     from rubric_eval.engine import Engine
-    from rubric_eval.reporting import generate_report, json_twin_path
+    from rubric_eval.reporting import generate_report, html_path_for, json_twin_path, write_html
     from rubric_eval.steps.evaluate import evaluate_records
 
     out_dir = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
@@ -88,7 +88,7 @@ def _pipeline(
     suffix = file_suffix(outputs_path)
     evaluations_path = out_dir / f"evaluations{suffix}.json"
     report_path = out_dir / f"evaluation_report{suffix}.md"
-    for path in (evaluations_path, report_path, json_twin_path(report_path)):
+    for path in (evaluations_path, report_path, json_twin_path(report_path), html_path_for(report_path)):
         if input_path is not None and path.resolve() == input_path.resolve():
             raise InputError(
                 f"the one-step command would overwrite its input with {path.name}; rename the input "
@@ -103,7 +103,8 @@ def _pipeline(
     click.echo(f"wrote {evaluations_path}")
     report = generate_report(evaluations, engine=engine, source=str(evaluations_path), **options)
     md, js = report.write(report_path)
-    print_report(report, md, js)
+    page = write_html(report, evaluations, html_path_for(report_path), source=str(evaluations_path))
+    print_report(report, md, js, page)
     report_failures(failed)
     if failed:
         raise SystemExit(1)

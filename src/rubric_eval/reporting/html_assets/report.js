@@ -3,6 +3,7 @@
 (function () {
   'use strict';
 
+  const T0 = performance.now();
   const D = JSON.parse(document.getElementById('report-data').textContent);
   const R = D.report;
   const A = D.answers;
@@ -143,6 +144,15 @@
     const bar = el('span', { class: 'bar', title: total ? title + ' (of ' + total + ')' : 'nothing graded', width: width });
     if (total) for (const k of keys) if (counts[k]) bar.appendChild(el('span', { class: 'lv' + k, width: (100 * counts[k] / total) + '%' }));
     return bar;
+  }
+
+  // Previous / "page i of n · label" / next; `s.page` is the state's page, `redraw` draws it again.
+  function pager(s, pages, label, redraw, id) {
+    const prev = el('button', { id: id ? id + '-prev' : null, text: '\u2190 previous', on: { click: () => { if (s.page > 0) { s.page--; redraw(); } } } });
+    const next = el('button', { id: id ? id + '-next' : null, text: 'next \u2192', on: { click: () => { if (s.page < pages - 1) { s.page++; redraw(); } } } });
+    prev.disabled = s.page === 0;
+    next.disabled = s.page >= pages - 1;
+    return el('div', { class: 'pager' }, prev, el('span', { id: id ? id + '-info' : null, text: 'page ' + (s.page + 1) + ' of ' + pages + ' \u00b7 ' + label }), next);
   }
 
   function answerLevelCounts(a) {
@@ -498,13 +508,7 @@
       tr.addEventListener('click', () => { state.detail = a; renderDetail(detail, a); detail.scrollIntoView(); });
       body.appendChild(tr);
     }
-    const pager = el('div', { class: 'pager' },
-      el('button', { id: 'page-prev', text: '\u2190 previous', on: { click: () => { if (t.page > 0) { t.page--; drawTable(box, detail); } } } }),
-      el('span', { id: 'page-info', text: 'page ' + (t.page + 1) + ' of ' + pages + ' \u00b7 ' + rows.length + ' answers (of ' + NA + ')' }),
-      el('button', { id: 'page-next', text: 'next \u2192', on: { click: () => { if (t.page < pages - 1) { t.page++; drawTable(box, detail); } } } }));
-    if (t.page === 0) pager.firstChild.disabled = true;
-    if (t.page >= pages - 1) pager.lastChild.disabled = true;
-    box.replaceChildren(legend(), pager, el('div', { class: 'scroll' }, el('table', { id: 'answers' }, el('thead', null, headRow), body)));
+    box.replaceChildren(legend(), pager(t, pages, rows.length + ' answers (of ' + NA + ')', () => drawTable(box, detail), 'page'), el('div', { class: 'scroll' }, el('table', { id: 'answers' }, el('thead', null, headRow), body)));
   }
 
   function rubricTable(a, b) {
@@ -512,7 +516,6 @@
     const r = rubricOf(a);
     if (!r) return el('p', { class: 'muted', text: 'This record has no rubric.' });
     const ta = answerText(a);
-    const tb = b === undefined ? null : answerText(b);
     const reasons = unscoredReasons();
     const others = INSTR_ANSWERS[A.instruction[a]];
     const head = el('tr', null, el('th', { text: 'Criterion' }), el('th', { class: 'num', text: 'Weight' }), r.levels.map(l => el('th', { text: l })),
@@ -539,7 +542,6 @@
       }
       body.appendChild(tr);
     });
-    if (tb) { /* feedback shown beside each answer in the compare view */ }
     return el('div', { class: 'scroll' }, el('table', { class: 'rubric' }, el('thead', null, head), body));
   }
 
@@ -744,10 +746,7 @@
         body.appendChild(tr);
       }
       box.replaceChildren(
-        el('div', { class: 'pager' },
-          el('button', { text: '\u2190 previous', on: { click: () => { if (s.page > 0) { s.page--; draw(); } } } }),
-          el('span', { text: 'page ' + (s.page + 1) + ' of ' + pages + ' \u00b7 ' + rows.length + ' criteria' }),
-          el('button', { text: 'next \u2192', on: { click: () => { if (s.page < pages - 1) { s.page++; draw(); } } } })),
+        pager(s, pages, rows.length + ' criteria', draw),
         el('div', { class: 'scroll' }, el('table', { id: 'criteria' }, el('thead', null, el('tr', null, th('name', 'Criterion'), th(null, 'Instruction'), th(null, 'Levels (all models)'), th('mean', 'Mean', 'num'), th(null, 'n scored', 'num'), th('u', 'Unscored', 'num'))), body)));
     }
   }
@@ -795,10 +794,7 @@
         body.appendChild(tr);
       }
       box.replaceChildren(
-        el('div', { class: 'pager' },
-          el('button', { text: '\u2190 previous', on: { click: () => { if (s.page > 0) { s.page--; draw(); } } } }),
-          el('span', { text: 'page ' + (s.page + 1) + ' of ' + pages + ' \u00b7 ' + idx.length + ' unscored criteria' }),
-          el('button', { text: 'next \u2192', on: { click: () => { if (s.page < pages - 1) { s.page++; draw(); } } } })),
+        pager(s, pages, idx.length + ' unscored criteria', draw),
         el('div', { class: 'scroll' }, el('table', { id: 'unscored-list' }, el('thead', null, el('tr', null, ['Model', 'Instruction', 'Criterion', 'Reason'].map(h => el('th', { text: h })))), body)));
     }
   }
@@ -808,6 +804,7 @@
   header();
   show('overview');
   document.documentElement.dataset.readyMs = String(Math.round(performance.now()));
+  document.documentElement.dataset.scriptMs = String(Math.round(performance.now() - T0));
   document.documentElement.dataset.ready = '1';
   // After the first layout and paint: what "interactive" means to a reader (benchmarks/html_report.py).
   requestAnimationFrame(() => setTimeout(() => { document.documentElement.dataset.paintedMs = String(Math.round(performance.now())); }, 0));

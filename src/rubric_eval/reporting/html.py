@@ -29,16 +29,16 @@ from pydantic import BaseModel, Field
 
 from rubric_eval._io import atomic_write_text
 from rubric_eval.errors import InputError
-from rubric_eval.report import UNKNOWN_MODEL, EvaluationReport, record_instruction_score
-from rubric_eval.schema import Record, Rubric
-from rubric_eval.steps.summarize import NO_CATEGORY
+from rubric_eval.records import Record, Rubric
+from rubric_eval.reporting.report import UNKNOWN_MODEL, EvaluationReport, record_instruction_score
+from rubric_eval.reporting.summary import NO_CATEGORY
 
 FORMAT_VERSION = 1
 # Level codes in `HtmlAnswers.levels`: a level's index in the rubric (0 = best), or one of these.
 UNSCORED = -1
 NOT_GRADED = -2
 
-_ASSETS = "report_html_assets"
+_ASSETS = "html_assets"
 _PLACEHOLDER = re.compile(r"@@(TITLE|CSP|CSS|JS|DATA|TEXTS)@@")
 _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _SCRIPT_UNSAFE = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
@@ -223,7 +223,7 @@ def build_html_data(
 
 
 def _asset(name: str) -> str:
-    return (resources.files("rubric_eval") / _ASSETS / name).read_text(encoding="utf-8")
+    return (resources.files("rubric_eval.reporting") / _ASSETS / name).read_text(encoding="utf-8")
 
 
 def _csp_hash(text: str) -> str:
