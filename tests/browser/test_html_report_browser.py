@@ -217,3 +217,44 @@ def test_hostile_text_executes_nothing_and_is_shown_as_text(watch: PageWatch, jo
     assert page.locator("script").count() == 2 + 3
     assert page.evaluate("typeof window.__pwned") == "undefined"
     watch.assert_clean()
+
+
+@pytest.mark.integration
+def test_real_data_one_step_report_opens_clean(
+    watch: PageWatch, openai_env: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    """The shared Mixtral outputs (80 real instructions, rubrics and answers) through the one-step command."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from rubric_eval.cli import cli
+
+    outputs = tmp_path / "outputs_mixtral.json"
+    shutil.copy(shared_data / "rubriceval_sampled" / "outputs_Mixtral-8x22B-Instruct-v0.1.json", outputs)
+    args = [
+        f"--input_path={outputs}",
+        "--evaluator_configs=openai/test-judge",
+        "--summarize=False",
+        "--quiet",
+    ]
+    result = CliRunner().invoke(cli, [*args, f"--cache_dir={tmp_path / 'cache'}"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "evaluation_report_mixtral.json").read_text(encoding="utf-8"))
+    evaluations = json.loads((tmp_path / "evaluations_mixtral.json").read_text(encoding="utf-8"))
+    page = watch.open(tmp_path / "evaluation_report_mixtral.html")
+    (row,) = saved["leaderboard"]
+    cells = page.locator("#leaderboard tbody tr td").all_inner_texts()
+    assert cells[1:5] == [
+        row["model"],
+        _fmt(row["score"]),
+        _fmt(row["sem"]),
+        f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]",
+    ]
+    assert page.locator("#matrix thead th").count() == 2 + 8  # model, all, 8 categories
+    _goto_instructions(page)
+    assert "80 answers (of 80)" in page.inner_text("#page-info")
+    page.locator("#answers tbody tr").first.click()
+    shown = page.locator("#answer-detail .answer-text").inner_text()
+    assert shown in {r["output"] for r in evaluations}
+    watch.assert_clean()

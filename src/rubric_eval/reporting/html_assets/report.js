@@ -628,7 +628,9 @@
         el('h3', null, tag + ': ', el('span', { class: 'model', text: MODELS[A.model[ans]].model })),
         el('p', null, el('strong', { text: 'Score: ' }), el('span', { class: 'detail-score', text: scoreText(ans) })),
         el('h3', { text: 'Judge\u2019s feedback' }),
-        el('ul', { class: 'feedback' }, (r ? r.criteria : []).map((name, ci_) => el('li', null, el('strong', { text: name + ': ' }), t.feedback[ci_] || ''))),
+        el('ul', { class: 'feedback' }, (r ? r.criteria : []).map((name, ci_) => el('li', null, el('strong', { text: name + ': ' }),
+          A.levels[ans][ci_] === UNSCORED ? el('span', { class: 'unscored-tag', text: 'unscored: ' + (unscoredReasons().get(ans + ':' + ci_) || 'no reason recorded') + '. ' }) : null,
+          t.feedback[ci_] || ''))),
         el('h3', { text: 'Answer' }), el('div', { class: 'text answer-text', text: t.output === null ? '(no output)' : t.output }));
     };
     parts.push(el('div', { class: 'side' }, col(a, 'A'), col(b, 'B')));
