@@ -174,3 +174,13 @@ def test_write_html_writes_the_page(tmp_path: Path) -> None:
     report = generate_report(records, summarize=False, n_resamples=50)
     out = write_html(report, records, tmp_path / "r.html")
     assert out.read_text(encoding="utf-8") == render_html(report, records)
+
+
+def test_a_hostile_title_is_escaped_in_the_head() -> None:
+    records = [r for r in evaluated(models=2, instructions=3, hostile_model=1) if r.model != "model-0"]
+    report = generate_report(records, summarize=False, n_resamples=50)
+    assert "<script>" in report.title
+    elements = _parse(render_html(report, records))
+    assert [body for tag, _, body in elements if tag == "title"] == [report.title]
+    assert [body for tag, attrs, body in elements if tag == "h1"] == [report.title]
+    assert len([tag for tag, _, _ in elements if tag == "script"]) == 3  # data, one model's texts, page script

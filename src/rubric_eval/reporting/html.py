@@ -88,7 +88,7 @@ class HtmlData(BaseModel):
     """Everything the page shows, except the answers' long texts (see `render_html`)."""
 
     format_version: int = FORMAT_VERSION
-    report: dict[str, Any] = Field(description="The JSON report (`EvaluationReport`), as written.")
+    report: EvaluationReport = Field(description="The report, dumped exactly as its JSON twin.")
     categories: list[str]
     rubrics: list[HtmlRubric]
     instructions: list[HtmlInstruction]
@@ -207,7 +207,7 @@ def build_html_data(
             model_texts.append(HtmlAnswerText(output=record.output, feedback=feedback))
         texts.append(model_texts)
     data = HtmlData(
-        report=report.model_dump(mode="json"),
+        report=report,
         categories=list(categories),
         rubrics=rubric_list,
         instructions=[
