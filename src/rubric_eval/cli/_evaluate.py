@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from rubric_eval.cli._options import engine_options, engine_settings_from, input_path, output_path
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 EVALUATOR_OPTION = click.option(
     "--evaluator_configs",
     default=None,
-    help="Judge: a built-in config name, a YAML path, or provider/model (default: gpt-5-mini).",
+    help="Judge: a built-in config name, a YAML path, or provider/model (default: gpt-5-mini); "
+    "several, comma-separated, for a panel of judges whose grades are combined (--judge_aggregate).",
 )
+
+
+def judging_options(func: F) -> F:
+    """Repeated and ensemble judging flags; collected by `judging_plan_from`."""
+    decorators = [
+        click.option(
+            "--n_judge_samples",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Grade each answer k times per judge (judge noise and self-consistency in the report).",
+        ),
+        click.option(
+            "--judge_aggregate",
+            type=click.Choice(["mean", "majority"]),
+            default="mean",
+            show_default=True,
+            help="Combining repeats and panel judges per criterion: mean = mean score (median level); "
+            "majority = most frequent level, ties to the worse level.",
+        ),
+        click.option(
+            "--escalate_to",
+            default=None,
+            help="A stronger judge, called only for answers where the panel's judges disagree.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def judging_plan_from(evaluator_configs: str | None, kwargs: dict[str, Any]) -> Any:
+    """Pop the judging flags from a command's kwargs and build the `JudgingPlan`."""
+    from rubric_eval.steps.panel import judging_plan
+
+    return judging_plan(
+        evaluator_configs,
+        n_judge_samples=kwargs.pop("n_judge_samples"),
+        aggregate=kwargs.pop("judge_aggregate"),
+        escalate_to=kwargs.pop("escalate_to"),
+    )
 MAX_INSTANCES_OPTION = click.option(
     "--max_instances",
     type=click.IntRange(min=1),
@@ -67,6 +111,7 @@ def report_failures(failed: int) -> None:
 @input_path(help="Outputs file: records with 'instruction', 'rubric' and 'output' (or 'outputs').")
 @output_path(help="Where to write the evaluations (JSON list, or JSONL by suffix).")
 @EVALUATOR_OPTION
+@judging_options
 @MAX_INSTANCES_OPTION
 @click.option(
     "--summarize",
@@ -85,17 +130,16 @@ def evaluate(
     **kwargs: Any,
 ) -> None:
     """Grade each output criterion by criterion; add grades, feedback and scores to each record."""
-    from rubric_eval._config import resolve_config
     from rubric_eval._io import read_records, write_records
     from rubric_eval.engine import Engine
-    from rubric_eval.steps.evaluate import evaluate_records
+    from rubric_eval.steps.panel import evaluate_with_plan
 
-    config = resolve_config("evaluator", evaluator_configs)
+    plan = judging_plan_from(evaluator_configs, kwargs)
     engine = Engine(engine_settings_from(kwargs))
     records = read_records(input_path)
     if max_instances is not None:
         records = records[:max_instances]
-    out = evaluate_records(records, config=config, engine=engine, source=str(input_path))
+    out = evaluate_with_plan(records, plan, engine=engine, source=str(input_path))
     write_records(out, output_path)
     lines, failed = evaluation_lines(out)
     for line in lines:

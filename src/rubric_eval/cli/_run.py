@@ -16,6 +16,8 @@ from rubric_eval.cli._evaluate import (
     EVALUATOR_OPTION,
     MAX_INSTANCES_OPTION,
     evaluation_lines,
+    judging_options,
+    judging_plan_from,
     report_failures,
 )
 from rubric_eval.cli._options import engine_options, engine_settings_from, input_path
@@ -58,10 +60,10 @@ def _pipeline(
     from rubric_eval._io import read_records, write_records
     from rubric_eval.engine import Engine
     from rubric_eval.reporting import generate_report, html_path_for, json_twin_path, write_html
-    from rubric_eval.steps.evaluate import evaluate_records
+    from rubric_eval.steps.panel import evaluate_with_plan
 
     out_dir = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
-    evaluator = resolve_config("evaluator", evaluator_configs)
+    plan = judging_plan_from(evaluator_configs, kwargs)
     records = read_records(input_path) if input_path is not None else None
     options = report_kwargs(kwargs, out_dir / "evaluation_report.md")
     engine = Engine(engine_settings_from(kwargs))
@@ -95,7 +97,7 @@ def _pipeline(
                 "or pass --output_dir",
                 path=str(input_path),
             )
-    evaluations = evaluate_records(records, config=evaluator, engine=engine, source=str(outputs_path))
+    evaluations = evaluate_with_plan(records, plan, engine=engine, source=str(outputs_path))
     write_records(evaluations, evaluations_path)
     lines, failed = evaluation_lines(evaluations)
     for line in lines:
@@ -123,6 +125,7 @@ def _pipeline(
 )
 @OUTPUT_DIR_OPTION
 @EVALUATOR_OPTION
+@judging_options
 @click.option(
     "--max_instances",
     type=click.IntRange(min=1),
@@ -173,6 +176,7 @@ def run(
 @input_path(help="Outputs to evaluate: records with instruction, rubric and output.")
 @OUTPUT_DIR_OPTION
 @EVALUATOR_OPTION
+@judging_options
 @MAX_INSTANCES_OPTION
 @report_options
 @engine_options

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from rubric_eval._version import package_version
-from rubric_eval.engine import LLMResult
+from rubric_eval.engine import LLMResult, Usage
 
 
 def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
@@ -22,3 +22,22 @@ def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
         f"{prefix}_output_tokens": result.usage.output_tokens,
         f"{prefix}_cached": result.cached,
     }
+
+
+def sum_results(results: list[LLMResult[Any]]) -> LLMResult[Any]:
+    """One result standing for several calls about the same record (repeated or ensemble judging):
+    costs, latencies, tokens and attempts add up; cached only when every call was."""
+    if len(results) == 1:
+        return results[0]
+    usage = Usage()
+    for result in results:
+        usage = usage + result.usage
+    return LLMResult(
+        ok=any(r.ok for r in results),
+        usage=usage,
+        cost_usd=sum(r.cost_usd for r in results),
+        cost_known=all(r.cost_known for r in results),
+        latency_s=sum(r.latency_s for r in results),
+        attempts=sum(r.attempts for r in results),
+        cached=all(r.cached for r in results),
+    )

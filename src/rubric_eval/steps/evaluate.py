@@ -25,7 +25,8 @@ from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_
 from rubric_eval.errors import InputError
 from rubric_eval.records import CriterionGrade, Record, Rubric
 from rubric_eval.reporting.scoring import instruction_score, level_scores
-from rubric_eval.steps._bookkeeping import bookkeeping_fields
+from rubric_eval.steps._bookkeeping import bookkeeping_fields, sum_results
+from rubric_eval.trust import Aggregate, JudgeSample, combine_grades
 
 DEFAULT_TEMPLATE = "evaluate/v1"
 ANSWER_MODEL_NAME = "RubricGrading"
@@ -353,14 +354,65 @@ def graded_fields(rubric: Rubric, grades: list[CriterionGrade]) -> dict[str, Any
     }
 
 
+def combine_issues(grades: Sequence[CriterionGrade], issues: Sequence[JudgeIssues]) -> JudgeIssues:
+    """The issues of several gradings of one answer: what the combined grading still misses, all drops."""
+    unknown: dict[str, str] = {}
+    for item in issues:
+        unknown.update(item.unknown_levels)
+    errors = [item.error for item in issues if item.error]
+    return JudgeIssues(
+        missing_criteria=[g.criterion for g in grades if g.status == "unscored"],
+        invented_criteria=sorted({c for item in issues for c in item.invented_criteria}),
+        unknown_levels=unknown,
+        error=errors[0] if errors and len(errors) == len(issues) else None,
+    )
+
+
+def _sample_field(
+    repeat: int, rubric: Rubric, grades: list[CriterionGrade], issues: JudgeIssues
+) -> dict[str, Any]:
+    fields = graded_fields(rubric, grades)
+    sample = JudgeSample(
+        repeat=repeat,
+        score=fields["score"],
+        level_per_criteria=fields["level_per_criteria"],
+        error=issues.error,
+    )
+    return sample.model_dump()
+
+
+def _grading_update(
+    rubric: Rubric, results: list[LLMResult[Any]], aggregate: Aggregate
+) -> tuple[list[CriterionGrade], JudgeIssues, dict[str, Any]]:
+    """Grades, issues and extra fields of one answer from its judge call(s); repeats are combined."""
+    graded = [_grades_from_result(rubric, result) for result in results]
+    if len(graded) == 1:
+        return graded[0][0], graded[0][1], {}
+    grades = combine_grades(
+        rubric.names, rubric.levels, level_scores(rubric.levels), [g for g, _ in graded], aggregate
+    )
+    issues = combine_issues(grades, [i for _, i in graded])
+    samples = [_sample_field(r, rubric, g, i) for r, (g, i) in enumerate(graded)]
+    return grades, issues, {"judge_samples": samples, "judge_aggregate": aggregate}
+
+
 def evaluate_records(
     records: Sequence[Record],
     *,
     config: AnnotatorConfig,
     engine: Engine | None = None,
     source: str = "records",
+    n_judge_samples: int = 1,
+    aggregate: Aggregate = "mean",
 ) -> list[Record]:
-    """Grade validated records with one judge call each; return new records with the grading fields."""
+    """Grade validated records with one judge call each; return new records with the grading fields.
+
+    With ``n_judge_samples`` k > 1 the judge grades each answer k times (the repeat index is part of
+    the cache key); the grades are combined by ``aggregate`` (`rubric_eval.trust.combine_grades`)
+    and each repeat's score and levels are kept in ``judge_samples``.
+    """
+    if n_judge_samples < 1:
+        raise ValueError(f"n_judge_samples must be >= 1, got {n_judge_samples}")
     records = list(records)
     _require_gradable(records, source)
     template = load_template(config.template or DEFAULT_TEMPLATE)
@@ -371,33 +423,39 @@ def evaluate_records(
         record = records[index]
         assert record.rubric is not None
         plan = plans.get(record.rubric)
-        calls.append(
-            LLMCall(
-                config=config,
-                messages=_render(template, record, plan),
-                output_type=RubricGrading,
-                template_key=template.version_key,
-                check=plan.check,
-                label=f"record {index} (id={record.record_id})",
-                response_schema=plan.schema,
+        messages = _render(template, record, plan)
+        for repeat in range(n_judge_samples):
+            calls.append(
+                LLMCall(
+                    config=config,
+                    messages=messages,
+                    output_type=RubricGrading,
+                    template_key=template.version_key,
+                    repeat_index=repeat,
+                    check=plan.check,
+                    label=f"record {index} (id={record.record_id})"
+                    + (f" sample {repeat + 1}" if n_judge_samples > 1 else ""),
+                    response_schema=plan.schema,
+                )
             )
-        )
     finished = (engine or Engine()).run(calls, description=f"evaluate ({config.name})") if calls else []
-    results = dict(zip(to_grade, finished, strict=True))
+    results: dict[int, list[LLMResult[Any]]] = {}
+    for pos, result in enumerate(finished):
+        results.setdefault(to_grade[pos // n_judge_samples], []).append(result)
     out: list[Record] = []
     for index, record in enumerate(records):
         assert record.rubric is not None
-        result = results.get(index)
-        if result is None:
+        answers = results.get(index)
+        if answers is None:
             # Nothing to grade: the generation failed. That is data (unscored), not a judge call.
-            reason = f"no output to grade: {_generation_error(record)}"
-            result = LLMResult(ok=False, error=reason)
-        grades, issues = _grades_from_result(record.rubric, result)
+            answers = [LLMResult(ok=False, error=f"no output to grade: {_generation_error(record)}")]
+        grades, issues, extra = _grading_update(record.rubric, answers, aggregate)
         update = {
             **graded_fields(record.rubric, grades),
             "evaluator": config.name,
             "judge_issues": issues.model_dump(),
-            **bookkeeping_fields("evaluation", result),
+            **extra,
+            **bookkeeping_fields("evaluation", sum_results(answers)),
         }
         out.append(record.model_copy(update=update))
     return out
@@ -409,6 +467,8 @@ def evaluate(
     evaluator: str | AnnotatorConfig | None = None,
     engine: Engine | None = None,
     max_instances: int | None = None,
+    n_judge_samples: int = 1,
+    aggregate: Aggregate = "mean",
 ) -> Any:
     """Grade each record's ``output`` against its ``rubric`` with an LLM judge.
 
@@ -416,9 +476,14 @@ def evaluate(
     ``score`` (1-10, None when nothing was scored), ``fraction_scored``, ``evaluator``,
     ``judge_issues`` and ``evaluation_*`` bookkeeping. Returns the same kind as ``records``
     (list of dicts, list of `Record`, or DataFrame); ``max_instances`` keeps the first N records.
+    ``n_judge_samples`` > 1 grades each answer that many times, combined by ``aggregate``
+    (``judge_samples`` keeps each repeat). A panel of judges: `rubric_eval.steps.panel.evaluate_panel`.
     """
     items, convert_back = to_records(records)
     if max_instances is not None:
         items = items[:max_instances]
     config = resolve_config("evaluator", evaluator)
-    return convert_back(evaluate_records(items, config=config, engine=engine))
+    graded = evaluate_records(
+        items, config=config, engine=engine, n_judge_samples=n_judge_samples, aggregate=aggregate
+    )
+    return convert_back(graded)

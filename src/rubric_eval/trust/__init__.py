@@ -5,6 +5,7 @@ Statistics are small pure functions (`rubric_eval.trust._stats`, numpy only); th
 What each number means and the thresholds used in the field: docs/trusting_judges.md.
 """
 
+from rubric_eval.trust._aggregate import AGGREGATES, Aggregate, combine_grades, combine_levels
 from rubric_eval.trust._agreement import Agreement, Estimate, GradePair, agreement
 from rubric_eval.trust._files import HumanLabel, read_labels, read_model_scores
 from rubric_eval.trust._meta import (
@@ -16,6 +17,7 @@ from rubric_eval.trust._meta import (
     meta_evaluate,
     model_means,
 )
+from rubric_eval.trust._noise import JudgeNoise, JudgeSample, judge_noise, noise_of_records, record_samples
 from rubric_eval.trust._stats import (
     Correlation,
     cluster_bootstrap,
@@ -30,27 +32,36 @@ from rubric_eval.trust._stats import (
 )
 
 __all__ = [
+    "AGGREGATES",
+    "Aggregate",
     "Agreement",
     "Correlation",
     "Estimate",
     "GradePair",
     "HumanLabel",
+    "JudgeNoise",
     "JudgePair",
+    "JudgeSample",
     "JudgeVsHuman",
     "MetaEvaluation",
     "Ranking",
     "agreement",
     "cluster_bootstrap",
+    "combine_grades",
+    "combine_levels",
     "compare_ranking",
     "exact_agreement",
     "fisher_ci",
+    "judge_noise",
     "kendall_tau_b",
     "krippendorff_alpha",
     "meta_evaluate",
     "model_means",
+    "noise_of_records",
     "pearson",
     "read_labels",
     "read_model_scores",
+    "record_samples",
     "spearman",
     "weighted_kappa",
     "within_one_agreement",

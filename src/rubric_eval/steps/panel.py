@@ -1,0 +1,211 @@
+"""Judging plans: one judge, repeated judging, a panel of judges, and escalation to a stronger judge.
+
+A `JudgingPlan` says how each answer is graded:
+
+- ``evaluators``: one judge, or a panel whose gradings are combined per criterion by ``aggregate``
+  (`rubric_eval.trust.combine_grades`: ``mean`` = mean score and median level, ``majority`` = most
+  frequent level, ties to the worse level);
+- ``n_judge_samples``: each judge grades each answer k times (repeat index in the cache key),
+  combined by the same rule; the repeats are kept in ``judge_samples``;
+- ``escalate_to``: a stronger judge called only for the answers where the panel disagrees (some
+  criterion got different levels from two judges); its grades replace the panel's for those answers
+  (criteria it leaves unscored keep the panel's grade).
+
+Each record keeps every judge's score and levels in ``judge_panel`` (and ``escalated``), so the report
+can show agreement between judges and the calls and cost escalation saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rubric_eval._api_edge import RecordsLike, to_records
+from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval.engine import Engine
+from rubric_eval.errors import ConfigError
+from rubric_eval.records import CriterionGrade, Record
+from rubric_eval.reporting.scoring import level_scores
+from rubric_eval.steps.evaluate import JudgeIssues, combine_issues, evaluate_records, graded_fields
+from rubric_eval.trust import AGGREGATES, Aggregate, combine_grades
+
+
+class JudgingPlan(BaseModel):
+    """How answers are graded: which judges, how many samples each, how grades combine, escalation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    evaluators: list[AnnotatorConfig] = Field(min_length=1)
+    n_judge_samples: int = Field(default=1, ge=1)
+    aggregate: Aggregate = "mean"
+    escalate_to: AnnotatorConfig | None = None
+
+    @property
+    def name(self) -> str:
+        """The ``evaluator`` written to records: the judge's name, or ``panel(a+b)`` / ``panel(a+b)->c``."""
+        if len(self.evaluators) == 1 and self.escalate_to is None:
+            return self.evaluators[0].name
+        name = "panel(" + "+".join(c.name for c in self.evaluators) + ")"
+        return name + (f"->{self.escalate_to.name}" if self.escalate_to else "")
+
+
+def judging_plan(
+    evaluator_configs: str | AnnotatorConfig | Sequence[str | AnnotatorConfig] | None = None,
+    *,
+    n_judge_samples: int = 1,
+    aggregate: str = "mean",
+    escalate_to: str | AnnotatorConfig | None = None,
+) -> JudgingPlan:
+    """Build a plan from the CLI's spellings: ``"a,b,c"`` (comma-separated configs) or a list."""
+    if aggregate not in AGGREGATES:
+        raise ConfigError(f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}")
+    if evaluator_configs is None or isinstance(evaluator_configs, AnnotatorConfig):
+        specs: list[str | AnnotatorConfig | None] = [evaluator_configs]
+    elif isinstance(evaluator_configs, str):
+        specs = [s.strip() for s in evaluator_configs.split(",") if s.strip()] or [None]
+    else:
+        specs = list(evaluator_configs)
+    configs = [resolve_config("evaluator", spec) for spec in specs]
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            f"the same judge is named twice in {names}; use --n_judge_samples to repeat a judge"
+        )
+    if escalate_to is not None and len(configs) < 2:
+        raise ConfigError("--escalate_to needs a panel of at least two judges (--evaluator_configs a,b)")
+    if n_judge_samples < 1:
+        raise ConfigError(f"n_judge_samples must be >= 1, got {n_judge_samples}")
+    return JudgingPlan(
+        evaluators=configs,
+        n_judge_samples=n_judge_samples,
+        aggregate=aggregate,
+        escalate_to=None if escalate_to is None else resolve_config("evaluator", escalate_to),
+    )
+
+
+def _disagree(judged: Sequence[Record]) -> bool:
+    """True when two judges gave different levels to one criterion (unscored grades do not count)."""
+    by_criterion: dict[str, set[str]] = {}
+    for record in judged:
+        for grade in record.grades or []:
+            if grade.status == "scored" and grade.level is not None:
+                by_criterion.setdefault(grade.criterion, set()).add(grade.level)
+    return any(len(levels) > 1 for levels in by_criterion.values())
+
+
+def _issues(judged: Sequence[Record], grades: list[CriterionGrade]) -> dict[str, Any]:
+    issues = [JudgeIssues.model_validate((r.model_extra or {}).get("judge_issues") or {}) for r in judged]
+    return combine_issues(grades, issues).model_dump()
+
+
+def _bookkeeping(judged: Sequence[Record]) -> dict[str, Any]:
+    """Summed per-answer bookkeeping of several judges' calls (price None when any is unknown)."""
+    extras = [r.model_extra or {} for r in judged]
+    prices = [e.get("evaluation_price_per_example") for e in extras]
+    out = {k: v for k, v in extras[0].items() if k.startswith("evaluation_")}  # dates, version
+    known = [float(p) for p in prices if p is not None]
+    out["evaluation_price_per_example"] = round(sum(known), 8) if len(known) == len(prices) else None
+    out["evaluation_cost_known"] = all(e.get("evaluation_cost_known", True) for e in extras)
+    for key in ("evaluation_time_per_example", "evaluation_input_tokens", "evaluation_output_tokens"):
+        out[key] = sum(float(e.get(key) or 0) for e in extras)
+    out["evaluation_cached"] = all(bool(e.get("evaluation_cached")) for e in extras)
+    return out
+
+
+def _panel_entry(record: Record) -> dict[str, Any]:
+    extra = record.model_extra or {}
+    return {
+        "evaluator": record.evaluator,
+        "score": record.score,
+        "level_per_criteria": record.level_per_criteria or {},
+        "price": extra.get("evaluation_price_per_example"),
+    }
+
+
+def evaluate_with_plan(
+    records: Sequence[Record], plan: JudgingPlan, *, engine: Engine | None = None, source: str = "records"
+) -> list[Record]:
+    """Grade records as the plan says (see the module doc); one engine for every judge."""
+    engine = engine or Engine()
+    records = list(records)
+    per_judge = [
+        evaluate_records(
+            records,
+            config=config,
+            engine=engine,
+            source=source,
+            n_judge_samples=plan.n_judge_samples,
+            aggregate=plan.aggregate,
+        )
+        for config in plan.evaluators
+    ]
+    if len(per_judge) == 1:
+        return per_judge[0]
+    disagreeing = [i for i in range(len(records)) if _disagree([judged[i] for judged in per_judge])]
+    escalated: dict[int, Record] = {}
+    if plan.escalate_to is not None and disagreeing:
+        strong = evaluate_records(
+            [records[i] for i in disagreeing],
+            config=plan.escalate_to,
+            engine=engine,
+            source=source,
+            n_judge_samples=plan.n_judge_samples,
+            aggregate=plan.aggregate,
+        )
+        escalated = dict(zip(disagreeing, strong, strict=True))
+    disagree_set = set(disagreeing)
+    out = []
+    for index, record in enumerate(records):
+        assert record.rubric is not None
+        judged = [judged[index] for judged in per_judge]
+        rubric = record.rubric
+        grades = combine_grades(
+            rubric.names,
+            rubric.levels,
+            level_scores(rubric.levels),
+            [r.grades or [] for r in judged],
+            plan.aggregate,
+        )
+        strong_record = escalated.get(index)
+        if strong_record is not None:
+            by_name = {g.criterion: g for g in strong_record.grades or [] if g.status == "scored"}
+            grades = [by_name.get(g.criterion, g) for g in grades]
+        update = {
+            **_bookkeeping([*judged, *([strong_record] if strong_record else [])]),
+            **graded_fields(rubric, grades),
+            "evaluator": plan.name,
+            "judge_issues": _issues(judged, grades),
+            "judge_aggregate": plan.aggregate,
+            "judge_panel": [_panel_entry(r) for r in judged],
+            "judge_panel_disagrees": index in disagree_set,
+        }
+        if plan.escalate_to is not None:
+            update["escalated"] = _panel_entry(strong_record) if strong_record is not None else None
+        out.append(record.model_copy(update=update))
+    return out
+
+
+def evaluate_panel(
+    records: RecordsLike,
+    *,
+    evaluators: str | Sequence[str | AnnotatorConfig],
+    n_judge_samples: int = 1,
+    aggregate: str = "mean",
+    escalate_to: str | AnnotatorConfig | None = None,
+    engine: Engine | None = None,
+    max_instances: int | None = None,
+) -> Any:
+    """Grade records with a panel of judges (``"a,b,c"`` or a list), combined per criterion by ``aggregate``.
+
+    Adds the fields of `rubric_eval.evaluate` plus ``judge_panel`` (each judge's score and levels),
+    ``judge_panel_disagrees`` and, with ``escalate_to``, ``escalated``. Returns the input's kind.
+    """
+    items, convert_back = to_records(records)
+    if max_instances is not None:
+        items = items[:max_instances]
+    plan = judging_plan(
+        evaluators, n_judge_samples=n_judge_samples, aggregate=aggregate, escalate_to=escalate_to
+    )
+    return convert_back(evaluate_with_plan(items, plan, engine=engine))
