@@ -50,3 +50,7 @@ class MissingExtraError(RubricEvalError, ImportError):
 
     def __init__(self, package: str, extra: str) -> None:
         super().__init__(f"{package!r} is not installed. Install it with: pip install 'rubric-eval[{extra}]'")
+
+
+class CacheError(RubricEvalError):
+    """The LLM cache cannot be used (damaged, not a database, locked too long); names the file and the fix."""

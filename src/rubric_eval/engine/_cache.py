@@ -77,7 +77,9 @@ def cache_key(
         "repeat": repeat_index,
     }
     encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    # surrogatepass: text with a lone surrogate (invalid Unicode from a bad decoder upstream) still
+    # gets a key; every valid text encodes exactly as before, so existing keys are unchanged.
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -91,16 +93,30 @@ class CachedAnswer:
 
 
 class Cache:
-    """An open cache database. Every `put` commits, so a killed run loses no finished answer."""
+    """An open cache database. Every `put` commits, so a killed run loses no finished answer.
 
-    def __init__(self, directory: Path) -> None:
+    ``timeout_s`` is how long one statement waits for another process's lock; the engine keeps it
+    short and retries without blocking its event loop (see `_cache_io.CacheStore`).
+    """
+
+    def __init__(self, directory: Path, *, timeout_s: float = 30.0) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / CACHE_FILE
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives a killed process; only power loss can drop the last ones.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a killed process; only power loss can drop the last ones.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def check(self) -> str | None:
+        """None when the file is a sound cache database, else what is wrong (``PRAGMA quick_check``)."""
+        rows = self._db.execute("PRAGMA quick_check(1)").fetchall()
+        verdict = str(rows[0][0]) if rows else "no answer from quick_check"
+        return None if verdict == "ok" else verdict
 
     def get(self, key: str) -> CachedAnswer | None:
         row = self._db.execute(

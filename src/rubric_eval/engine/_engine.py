@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import logging
 import random
 import time
 from collections.abc import Coroutine, Sequence
@@ -19,13 +20,24 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubric_eval.engine._cache import Cache, CachedAnswer, cache_key, default_cache_dir
+from rubric_eval.engine._breaker import Breaker
+from rubric_eval.engine._budget import BUDGET_EXHAUSTED, Budget, Reservations
+from rubric_eval.engine._cache import CachedAnswer, cache_key, default_cache_dir
+from rubric_eval.engine._cache_io import CacheStore, open_cache
+from rubric_eval.engine._limits import output_limit, raised_limit, with_defaults
 from rubric_eval.engine._pacing import Pacer
 from rubric_eval.engine._pricing import Price, price_for
 from rubric_eval.engine._progress import make_progress
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider
-from rubric_eval.engine._structured import json_schema_for, parse_reply
+from rubric_eval.engine._structured import (
+    MODE_DESCRIPTIONS,
+    NATIVE,
+    SCHEMA_IN_PROMPT,
+    TEXT,
+    json_schema_for,
+    parse_reply,
+)
 from rubric_eval.engine._types import (
     ChatMessage,
     LLMCall,
@@ -39,8 +51,10 @@ from rubric_eval.engine._types import (
 )
 from rubric_eval.errors import ConfigError
 
-BUDGET_EXHAUSTED = "budget exhausted"
+__all__ = ["BUDGET_EXHAUSTED", "Engine", "EngineSettings", "RunTotals"]
 _T = TypeVar("_T")
+logger = logging.getLogger("rubric_eval")
+CUT_OFF = "the reply was cut off at the token limit"
 
 
 class EngineSettings(BaseModel):
@@ -50,7 +64,7 @@ class EngineSettings(BaseModel):
     (provider, base URL, model); when not set explicitly, a config's own values win.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     max_concurrency: int = Field(default=16, ge=1)
     requests_per_minute: float | None = Field(default=None, gt=0)
@@ -64,6 +78,15 @@ class EngineSettings(BaseModel):
     use_cache: bool = True
     max_cost_usd: float | None = Field(default=None, ge=0)
     progress: Literal["auto", "rich", "plain", "quiet"] = "auto"
+    circuit_breaker_failures: int = Field(
+        default=4,
+        ge=0,
+        description="Stop calling an endpoint after one call failed to connect this many times in a row "
+        "with no success meanwhile (0: never).",
+    )
+    cache_lock_wait_s: float = Field(
+        default=60.0, ge=0, description="How long to wait for a cache locked by another process."
+    )
 
 
 @dataclass
@@ -89,17 +112,39 @@ class RunTotals:
 class _Endpoint:
     semaphore: asyncio.Semaphore
     pacer: Pacer
+    breaker: Breaker
 
 
 @dataclass
 class _Run:
     """State of one `arun`: endpoints (their semaphores are bound to this event loop), cache, budget."""
 
-    cache: Cache | None
+    cache: CacheStore | None
+    budget: Reservations
     endpoints: dict[str, _Endpoint] = field(default_factory=dict)
-    reserved_usd: float = 0.0
     priced_cost_seen: float = 0.0
     priced_calls_seen: int = 0
+
+
+def _valid_unicode(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The messages with lone surrogates (invalid Unicode, e.g. from a lossy decoder) as U+FFFD."""
+    out = list(messages)
+    for i, message in enumerate(out):
+        if message.content.isascii():
+            continue
+        try:
+            message.content.encode("utf-8")
+        except UnicodeEncodeError:
+            text = message.content.encode("utf-8", "replace").decode("utf-8")
+            out[i] = ChatMessage(role=message.role, content=text)
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "the data is nested too deeply to process"
+    text = str(exc).strip()
+    return text or type(exc).__name__
 
 
 def _estimate_tokens(messages: Sequence[ChatMessage]) -> int:
@@ -124,8 +169,13 @@ class Engine:
         self.totals = RunTotals()
         self._provider_overrides = dict(providers or {})
         self._providers: dict[str, Provider] = {}
-        self._no_native_structured: set[str] = set()
-        self._spent_usd = 0.0
+        self._budget = Budget(self.settings.max_cost_usd)
+        # Structured output per endpoint: the index of the mode in use, the modes it rejected.
+        self._mode_index: dict[str, int] = {}
+        self._rejected: dict[str, list[str]] = {}
+        self._announced: set[str] = set()
+        self.notices: list[str] = []
+        """Warnings of this engine's runs (each also logged once to the ``rubric_eval`` logger)."""
 
     @property
     def cache_path(self) -> Path:
@@ -160,12 +210,21 @@ class Engine:
                     f"--max_cost is set, but the price of model {config.model!r} (config {config.name!r}) "
                     "is unknown; set price_per_million_input and price_per_million_output in the config"
                 )
-        cache = Cache(self.settings.cache_dir or default_cache_dir()) if self.settings.use_cache else None
-        run = _Run(cache=cache)
+        cache = None
+        if self.settings.use_cache and calls:
+            # Checked before any call: a damaged cache stops here, naming the file and the fix.
+            wait_s = self.settings.cache_lock_wait_s
+            opened = open_cache(self.settings.cache_dir or default_cache_dir(), lock_wait_s=wait_s)
+            cache = CacheStore(opened, lock_wait_s=wait_s, warn=self._warn)
+        run = _Run(cache=cache, budget=self._budget.run())
         progress = make_progress(self.settings.progress, description, len(calls))
 
         async def one(call: LLMCall[Any]) -> LLMResult[Any]:
-            result = await self._call(call, run)
+            try:
+                result = await self._call(call, run)
+            except Exception as exc:  # one call's fault stays in that call
+                logger.debug("call %s failed", call.label, exc_info=True)
+                result = LLMResult(ok=False, error=f"this call could not be completed: {_describe(exc)}")
             self._count(result)
             spent = not result.cached and result.attempts > 0
             progress.advance(
@@ -180,9 +239,14 @@ class Engine:
         finally:
             progress.close()
             if cache is not None:
-                cache.close()
+                await cache.close()
             self.totals.wall_s += time.monotonic() - started
             await self.aclose()
+
+    def _warn(self, message: str) -> None:
+        if message not in self.notices:
+            self.notices.append(message)
+            logger.warning("%s", message)
 
     async def aclose(self) -> None:
         providers, self._providers = list(self._providers.values()), {}
@@ -207,7 +271,7 @@ class Engine:
             return
         totals.api_calls += result.attempts
         totals.failures += not result.ok
-        totals.budget_exhausted += result.error == BUDGET_EXHAUSTED
+        totals.budget_exhausted += (result.error or "").startswith(BUDGET_EXHAUSTED)
         totals.input_tokens += result.usage.input_tokens
         totals.output_tokens += result.usage.output_tokens
         totals.cost_usd += result.cost_usd
@@ -232,13 +296,15 @@ class Engine:
                 concurrency = min(concurrency, cap)
             rpm = self.settings.requests_per_minute or config.requests_per_minute
             tpm = self.settings.tokens_per_minute or config.tokens_per_minute
-            endpoint = _Endpoint(asyncio.Semaphore(concurrency), Pacer(rpm, tpm))
+            breaker = Breaker(_display(provider, config), self.settings.circuit_breaker_failures)
+            endpoint = _Endpoint(asyncio.Semaphore(concurrency), Pacer(rpm, tpm), breaker)
             run.endpoints[name] = endpoint
         return name, endpoint
 
     async def _call(self, call: LLMCall[Any], run: _Run) -> LLMResult[Any]:
         provider = self._provider(call.config)
         endpoint_name, endpoint = self._endpoint(run, call.config, provider)
+        messages = _valid_unicode(call.messages)
         structured = call.output_type is not str
         schema = (
             (call.response_schema or json_schema_for(cast(type[BaseModel], call.output_type)))
@@ -247,27 +313,35 @@ class Engine:
         )
         key = cache_key(
             call.config,
-            endpoint=provider.endpoint,
-            messages=call.messages,
+            endpoint=str(getattr(provider, "cache_identity", None) or provider.endpoint),
+            messages=messages,
             response_schema=schema,
             template_key=call.template_key,
             repeat_index=call.repeat_index,
         )
         price = price_for(call.config)
         if run.cache is not None:
-            hit = self._from_cache(run.cache, key, call, price)
+            hit = await self._from_cache(run.cache, key, call, price)
             if hit is not None:
                 return hit
+        breaker = endpoint.breaker
+        if breaker.open_reason is not None:
+            return LLMResult(ok=False, error=breaker.open_reason, cost_known=price is not None)
         async with endpoint.semaphore:
+            if breaker.open_reason is not None:  # opened while this call waited for a slot
+                return LLMResult(ok=False, error=breaker.open_reason, cost_known=price is not None)
             # Budget is claimed when the call really starts, so the estimate uses what has finished.
-            estimate = self._estimate_cost(run, price, call.messages)
-            if not self._reserve(run, estimate):
-                return LLMResult(ok=False, error=BUDGET_EXHAUSTED, cost_known=price is not None)
+            estimate = self._estimate_cost(run, price, messages)
+            if not await run.budget.reserve(estimate):
+                return LLMResult(ok=False, error=run.budget.refusal(), cost_known=price is not None)
+            cost = 0.0
             try:
-                result = await self._attempt(call, run, provider, endpoint, endpoint_name, schema, price)
+                result = await self._attempt(call, messages, provider, endpoint, endpoint_name, schema, price)
+                cost = result.cost_usd
             finally:
-                run.reserved_usd -= estimate
-        self._spent_usd += result.cost_usd
+                await run.budget.settle(estimate, cost)
+        if result.error is not None:
+            result.error = redact(result.error, _secrets(provider))
         if result.cost_known and result.attempts:
             run.priced_cost_seen += result.cost_usd
             run.priced_calls_seen += 1
@@ -281,20 +355,21 @@ class Engine:
                     result.attempts,
                     result.latency_s,
                 )
-                run.cache.put(key, answer, model=call.config.model, template_key=call.template_key)
+                await run.cache.put(key, answer, model=call.config.model, template_key=call.template_key)
             elif not result.ok:
-                run.cache.log_failure(key, result.error or "", result.text, model=call.config.model)
+                text = None if result.text is None else redact(result.text, _secrets(provider))
+                await run.cache.log_failure(key, result.error or "", text, model=call.config.model)
         return result
 
-    def _from_cache(
-        self, cache: Cache, key: str, call: LLMCall[Any], price: Price | None
+    async def _from_cache(
+        self, cache: CacheStore, key: str, call: LLMCall[Any], price: Price | None
     ) -> LLMResult[Any] | None:
-        hit = cache.get(key)
+        hit = await cache.get(key)
         if hit is None:
             return None
         try:
             value = self._parse(call, hit.text)
-        except ValueError:
+        except Exception:
             return None  # e.g. a stricter `check` than when it was cached: ask again
         return LLMResult(
             ok=True,
@@ -318,21 +393,14 @@ class Engine:
             return max(price.cost(tokens_in, 0), run.priced_cost_seen / run.priced_calls_seen)
         return price.cost(tokens_in, max(tokens_in, 256))
 
-    def _reserve(self, run: _Run, estimate: float) -> bool:
-        """Claim budget for a call about to start; False when it would pass ``max_cost_usd``."""
-        budget = self.settings.max_cost_usd
-        if budget is None:
-            return True
-        if self._spent_usd + run.reserved_usd + estimate > budget:
-            return False
-        run.reserved_usd += estimate
-        return True
-
     def _parse(self, call: LLMCall[Any], text: str) -> Any:
         """The answer's value, or ValueError with what to say when re-asking."""
         structured = call.output_type is not str
         value = parse_reply(text, cast(type[BaseModel], call.output_type)) if structured else text
-        problem = call.check(value) if call.check else None
+        try:
+            problem = call.check(value) if call.check else None
+        except RecursionError:
+            problem = "the answer is nested too deeply to read"
         if problem is not None:
             raise ValueError(problem)
         return value
@@ -340,7 +408,7 @@ class Engine:
     async def _attempt(
         self,
         call: LLMCall[Any],
-        run: _Run,
+        messages: list[ChatMessage],
         provider: Provider,
         endpoint: _Endpoint,
         endpoint_name: str,
@@ -348,23 +416,28 @@ class Engine:
         price: Price | None,
     ) -> LLMResult[Any]:
         started = time.monotonic()
-        messages = list(call.messages)
+        modes: tuple[str, ...] = tuple(getattr(provider, "structured_modes", None) or (NATIVE, TEXT))
+        params = with_defaults(getattr(provider, "default_params", None) or {}, call.config.params)
+        asked = list(messages)
         usage = Usage()
         attempts = 0
         last_text: str | None = None
         error = "no attempt was made"
         parse_rounds = 0
-        # One extra round for the fallback when an endpoint rejects native structured output.
-        for _ in range(self.settings.max_parse_retries + 2):
-            native = schema is not None and endpoint_name not in self._no_native_structured
+        raised = False
+        # Bounded: re-asks, plus one round per structured-output mode an endpoint may reject.
+        for _ in range(self.settings.max_parse_retries + 1 + len(modes)):
+            mode = modes[min(self._mode_index.get(endpoint_name, 0), len(modes) - 1)] if schema else None
+            hint = schema is not None and mode in SCHEMA_IN_PROMPT
             # Built without validation (its parts are typed already): validating would copy the
             # schema and messages on every request, and providers memoise work per schema object.
             request = ProviderRequest.model_construct(
                 model=call.config.model,
-                messages=messages if native or schema is None else [*messages, _schema_hint(schema)],
-                params=call.config.params,
-                response_schema=schema if native else None,
+                messages=[*asked, _schema_hint(schema)] if hint and schema is not None else asked,
+                params=params,
+                response_schema=schema if mode != TEXT else None,
                 schema_name=call.output_type.__name__ if schema is not None else None,
+                structured_mode=mode,
                 timeout_s=self.settings.timeout_s,
             )
             try:
@@ -372,29 +445,40 @@ class Engine:
             except _SendFailed as failed:
                 attempts += failed.tries
                 exc = failed.error
-                if exc.structured_unsupported and native:
-                    # Ask again without the native mechanism and rely on JSON extraction.
-                    self._no_native_structured.add(endpoint_name)
+                if exc.structured_unsupported and mode is not None and mode != TEXT:
+                    self._step_down(endpoint_name, modes, mode, exc)
                     continue
-                error = redact(str(exc))
+                error = str(exc)
                 break
             attempts += tries
             usage = usage + Usage(response.input_tokens, response.output_tokens)
             last_text = response.text
+            if mode is not None:
+                self._accepted(endpoint_name, endpoint.breaker.endpoint, mode)
             try:
                 value = self._parse(call, response.text)
             except ValueError as exc:
                 problem = str(exc)
             else:
-                return self._result(True, value, last_text, None, usage, price, started, attempts)
-            error = f"invalid answer: {problem}"
-            if response.finish_reason == "length":
-                error += " (the reply was cut off at the token limit)"
+                return self._result(True, value, last_text, None, usage, price, started, attempts, params)
             parse_rounds += 1
+            if response.finish_reason == "length":
+                # The same request would be cut off again: raise the limit, or do not ask again.
+                limit = output_limit(params)
+                error = f"{CUT_OFF}" + (f" ({limit[0]}={limit[1]})" if limit else "") + f": {problem}"
+                bigger = raised_limit(call.config.model, params, raised)
+                if bigger is None:
+                    error += "; not asked again, since the limit cannot be raised"
+                    break
+                if parse_rounds > self.settings.max_parse_retries:
+                    break
+                params, raised, asked = bigger, True, list(messages)
+                continue
+            error = f"invalid answer: {problem}"
             if parse_rounds > self.settings.max_parse_retries:
                 break
-            messages = [
-                *call.messages,
+            asked = [
+                *messages,
                 ChatMessage(role="assistant", content=response.text),
                 ChatMessage(
                     role="user",
@@ -403,7 +487,32 @@ class Engine:
                     ),
                 ),
             ]
-        return self._result(False, None, last_text, error, usage, price, started, attempts)
+        return self._result(False, None, last_text, error, usage, price, started, attempts, params)
+
+    def _step_down(
+        self, endpoint_name: str, modes: tuple[str, ...], rejected: str, exc: ProviderError
+    ) -> None:
+        """The endpoint rejected a structured-output mode: use the next one for the rest of the run."""
+        index = modes.index(rejected) + 1 if rejected in modes else len(modes) - 1
+        if exc.fallback_mode in modes:
+            index = max(index, modes.index(exc.fallback_mode))
+        reason = str(exc)
+        if index > self._mode_index.get(endpoint_name, 0):
+            self._mode_index[endpoint_name] = index
+            self._rejected.setdefault(endpoint_name, []).append(
+                f"{MODE_DESCRIPTIONS.get(rejected, rejected)}"
+            )
+            logger.debug("%s rejected %s: %s", endpoint_name, rejected, reason)
+
+    def _accepted(self, endpoint_name: str, display: str, mode: str) -> None:
+        """Say once per endpoint which mode it accepted, when it rejected a better one first."""
+        rejected = self._rejected.get(endpoint_name)
+        if rejected and endpoint_name not in self._announced:
+            self._announced.add(endpoint_name)
+            self._warn(
+                f"structured output: {display} rejected {'; '.join(rejected)}; it accepted "
+                f"{MODE_DESCRIPTIONS.get(mode, mode)}, used for its calls from now on"
+            )
 
     def _result(
         self,
@@ -415,6 +524,7 @@ class Engine:
         price: Price | None,
         started: float,
         attempts: int,
+        params: dict[str, Any],
     ) -> LLMResult[Any]:
         return LLMResult(
             ok=ok,
@@ -426,6 +536,7 @@ class Engine:
             cost_known=price is not None,
             latency_s=time.monotonic() - started,
             attempts=attempts,
+            params=dict(params),
         )
 
     async def _send(
@@ -433,10 +544,15 @@ class Engine:
     ) -> tuple[ProviderResponse, int]:
         """One request with bounded retries on retryable errors; raises `_SendFailed` at the end."""
         settings = self.settings
+        breaker = endpoint.breaker
         estimate = _estimate_tokens(request.messages)
         # The provider enforces the timeout; this outer one only catches providers that do not.
         guard_s = settings.timeout_s * 1.5 + 5
+        unreachable = 0  # this call's connection failures in a row
+        successes_then = breaker.successes
         for attempt in range(1, settings.max_attempts + 1):
+            if breaker.open_reason is not None:
+                raise _SendFailed(ProviderError(breaker.open_reason), attempt - 1)
             await endpoint.pacer.acquire(estimate)
             try:
                 response = await asyncio.wait_for(provider.complete(request), guard_s)
@@ -445,13 +561,23 @@ class Engine:
             except ProviderError as error:
                 exc = error
             except Exception as error:  # a provider bug must not sink the whole batch
-                message = f"{provider.name}: unexpected {type(error).__name__}: {error}"
-                exc = ProviderError(message, retryable=False)
+                exc = ProviderError(f"{provider.name}: the call failed unexpectedly: {_describe(error)}")
             else:
                 endpoint.pacer.settle(estimate, response.input_tokens + response.output_tokens)
+                breaker.success()
                 return response, attempt
             endpoint.pacer.settle(estimate, 0)
-            if not exc.retryable or attempt == settings.max_attempts:
+            if exc.connection:
+                successes_then = breaker.successes if unreachable == 0 else successes_then
+                unreachable += 1
+                if breaker.connection_failed(unreachable, successes_then, str(exc)):
+                    assert breaker.open_reason is not None
+                    self._warn(redact(breaker.open_reason, _secrets(provider)))
+                    raise _SendFailed(ProviderError(breaker.open_reason), attempt)
+            else:
+                unreachable = 0
+            # A rejected structured-output mode is answered the same way every time: step down now.
+            if exc.structured_unsupported or not exc.retryable or attempt == settings.max_attempts:
                 raise _SendFailed(exc, attempt)
             # Exponential backoff with jitter spreads retries out; Retry-After is a floor on it.
             delay = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
@@ -462,6 +588,15 @@ class Engine:
                 delay = max(delay, wait * random.uniform(1.0, 1.1))
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _secrets(provider: Provider) -> list[str]:
+    return [str(s) for s in getattr(provider, "secrets", None) or () if s]
+
+
+def _display(provider: Provider, config: ModelConfig) -> str:
+    where = str(getattr(provider, "endpoint", "") or "")
+    return f"{config.provider} endpoint {where}" if where else f"{config.provider} ({config.model})"
 
 
 class _SendFailed(Exception):

@@ -11,6 +11,26 @@ from pydantic import BaseModel, ValidationError
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
+# Ways to ask a server for an answer that follows a JSON schema, from the most to the least
+# constrained. A provider lists the ones its API has (``structured_modes``); when an endpoint
+# rejects one, the engine steps down to the next for that endpoint.
+NATIVE = "native"  # the provider's own mechanism (Anthropic's forced tool, llama.cpp's grammar)
+JSON_SCHEMA_STRICT = "json_schema_strict"  # response_format json_schema, strict: true
+JSON_SCHEMA = "json_schema"  # response_format json_schema, strict: false
+JSON_OBJECT_SCHEMA = "json_object_schema"  # response_format json_object with a "schema" (llama.cpp servers)
+JSON_OBJECT = "json_object"  # response_format json_object: any JSON object
+TEXT = "text"  # no response_format: the schema in the prompt, JSON extracted from the reply
+MODE_DESCRIPTIONS = {
+    NATIVE: "the provider's native structured output",
+    JSON_SCHEMA_STRICT: "response_format json_schema (strict)",
+    JSON_SCHEMA: "response_format json_schema (non-strict)",
+    JSON_OBJECT_SCHEMA: "response_format json_object with the schema",
+    JSON_OBJECT: "response_format json_object",
+    TEXT: "plain text with the schema in the prompt",
+}
+# Modes in which the server does not enforce the schema, so the prompt carries it.
+SCHEMA_IN_PROMPT = frozenset({JSON_OBJECT_SCHEMA, JSON_OBJECT, TEXT})
+
 
 @functools.lru_cache(maxsize=4096)
 def json_schema_for(output_type: type[BaseModel]) -> dict[str, Any]:
@@ -95,10 +115,17 @@ def extract_json(text: str) -> Any:
         candidates.append(stripped[start : end + 1])
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            return json.loads(candidate, parse_constant=_reject_constant)
         except json.JSONDecodeError:
             continue
+        except RecursionError:
+            raise ValueError("the reply's JSON is nested too deeply to read") from None
     raise ValueError("the reply contains no parseable JSON object")
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; a judge that writes them has not given a usable answer.
+    raise json.JSONDecodeError(f"non-finite number {name} is not valid JSON", name, 0)
 
 
 def parse_reply(text: str, output_type: type[BaseModel]) -> BaseModel:
@@ -106,6 +133,8 @@ def parse_reply(text: str, output_type: type[BaseModel]) -> BaseModel:
     data = extract_json(text)
     try:
         return output_type.model_validate(data)
+    except RecursionError:
+        raise ValueError("the reply's JSON is nested too deeply to read") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]

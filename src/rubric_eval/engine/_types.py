@@ -56,6 +56,10 @@ class ProviderRequest(BaseModel):
         default=None, description="JSON schema of the answer, when the step wants structured output."
     )
     schema_name: str | None = None
+    structured_mode: str | None = Field(
+        default=None,
+        description="How to ask for the schema: one of the provider's `structured_modes`.",
+    )
     timeout_s: float | None = None
 
 
@@ -71,8 +75,11 @@ class ProviderResponse(BaseModel):
 class ProviderError(Exception):
     """A failed call. ``retryable`` tells the engine whether another attempt can help.
 
-    ``structured_unsupported`` means the endpoint rejected the native structured-output
-    mechanism (e.g. ``response_format``); the engine then asks for plain JSON text instead.
+    ``structured_unsupported`` means the endpoint rejected the structured-output mode of the
+    request (e.g. ``response_format``); the engine then steps down to the provider's next mode, or
+    straight to ``fallback_mode`` when the provider can tell that all modes before it would fail.
+    ``connection`` marks a failure to reach the server at all (refused, reset, DNS): the engine's
+    circuit breaker counts these.
     """
 
     def __init__(
@@ -83,20 +90,30 @@ class ProviderError(Exception):
         retryable: bool = False,
         retry_after_s: float | None = None,
         structured_unsupported: bool = False,
+        connection: bool = False,
+        fallback_mode: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.retry_after_s = retry_after_s
         self.structured_unsupported = structured_unsupported
+        self.connection = connection
+        self.fallback_mode = fallback_mode
 
 
 class Provider(Protocol):
     """Does one call and nothing else: no retries, no caching, no throttling.
 
-    ``endpoint`` (e.g. the resolved base URL) goes into cache keys, because a different server can
-    give a different answer. ``max_concurrency`` caps the calls in flight to this provider (e.g. 1 for
-    an in-process model); None leaves it to the settings and the config.
+    ``max_concurrency`` caps the calls in flight to this provider (e.g. 1 for an in-process model);
+    None leaves it to the settings and the config. Optional attributes the engine also reads:
+
+    - ``endpoint``: where calls go, safe to show (no credentials); names the endpoint in messages.
+    - ``cache_identity``: what identifies the server for cache keys (default: ``endpoint``),
+      e.g. the base URL plus routing headers, because a different server can give a different answer.
+    - ``structured_modes``: the ways to ask for a schema, best first (default ``("native", "text")``).
+    - ``default_params``: sampling parameters the provider adds when a config has none (recorded).
+    - ``secrets``: configured secret values (keys, header values, URL credentials) to redact.
     """
 
     name: str
@@ -164,3 +181,5 @@ class LLMResult(Generic[T]):
     attempts: int = 0
     cached: bool = False
     cost_known: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+    """The sampling parameters of the last request (the config's plus the provider's defaults)."""

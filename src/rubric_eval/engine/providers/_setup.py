@@ -6,6 +6,7 @@ Keys come from the environment only.
 from __future__ import annotations
 
 import email.utils
+import math
 import os
 import time
 from collections.abc import Collection
@@ -62,19 +63,41 @@ def resolve_api_key(
     )
 
 
+# The most a server may ask us to wait; a longer (or absurd) Retry-After is capped, not obeyed.
+MAX_RETRY_AFTER_S = 3600.0
+
+
 def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    value = headers.get("retry-after-ms")
-    if value is not None:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    Anything else (``soon``, negative or non-finite numbers, a malformed date) gives None: the
+    engine's own backoff applies. The result is at most `MAX_RETRY_AFTER_S`.
+    """
+    try:
+        millis = _finite(headers.get("retry-after-ms"))
+        if millis is not None:
+            return min(MAX_RETRY_AFTER_S, millis / 1000)
+        value = headers.get("retry-after")
+    except Exception:  # a headers object that misbehaves is no reason to fail the call
+        return None
+    seconds = _finite(value)
+    if seconds is not None:
+        return min(MAX_RETRY_AFTER_S, seconds)
+    if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+        wait = parsed.timestamp() - time.time()
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, wait)) if math.isfinite(wait) else None
+
+
+def _finite(value: Any) -> float | None:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None

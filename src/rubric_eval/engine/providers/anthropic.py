@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from rubric_eval.engine._redact import redact
+from rubric_eval.engine._structured import NATIVE, TEXT
 from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
 from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key, retry_after_seconds
 from rubric_eval.errors import ConfigError, MissingExtraError
@@ -38,6 +39,9 @@ class AnthropicProvider:
 
     name = "anthropic"
     max_concurrency: int | None = None
+    structured_modes = (NATIVE, TEXT)
+    # The Messages API requires max_tokens; the engine adds this when a config has no limit (recorded).
+    default_params: dict[str, Any] = {"max_tokens": DEFAULT_MAX_TOKENS}  # noqa: RUF012  # read-only
 
     def __init__(self, config: ModelConfig) -> None:
         try:
@@ -60,16 +64,18 @@ class AnthropicProvider:
         if not isinstance(headers, dict):
             raise ConfigError(f"config {config.name!r}: provider_options.headers must be a mapping")
         self._headers = {str(k): str(v) for k, v in headers.items()}
+        self.secrets = sorted({self._api_key, *self._headers.values()} - {""}, key=len, reverse=True)
         self._client: Any = None
 
     def _body(self, request: ProviderRequest) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        # params first: a config's params cannot replace the model or the messages.
         body: dict[str, Any] = {
+            **request.params,
             "model": request.model,
             "messages": [
                 {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
             ],
-            **request.params,
         }
         body.setdefault("max_tokens", body.pop("max_completion_tokens", DEFAULT_MAX_TOKENS))
         if system:
@@ -105,7 +111,9 @@ class AnthropicProvider:
             raise self._status_error(exc, sent_tools="tools" in body) from None
         except sdk.APIConnectionError as exc:
             raise ProviderError(
-                self._redact(f"anthropic: connection error talking to {self.endpoint}: {exc}"), retryable=True
+                self._redact(f"anthropic: could not reach {self.endpoint}: {exc}"),
+                retryable=True,
+                connection=True,
             ) from None
         except sdk.APIError as exc:  # e.g. a 200 whose body is not a message
             raise ProviderError(self._redact(f"anthropic: bad response: {exc}"), retryable=True) from None
@@ -143,7 +151,7 @@ class AnthropicProvider:
         )
 
     def _redact(self, message: str) -> str:
-        return redact(message, [self._api_key])
+        return redact(message, self.secrets)
 
     async def aclose(self) -> None:
         if self._client is not None:
