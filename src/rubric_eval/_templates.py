@@ -2,7 +2,9 @@
 
 A template file ``prompts/<step>/<version>.j2`` defines the blocks ``system`` and
 ``user``. User and model text enters prompts only through the ``delimit`` filter,
-which fences it in tags and neutralises look-alike tags inside it.
+which fences it in tags the text cannot forge and neutralises look-alike tags inside it.
+Every template, built-in or a user's file, renders in Jinja's immutable sandbox: a template
+can format its variables, not reach Python objects, files or processes.
 """
 
 from __future__ import annotations
@@ -10,23 +12,70 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 from rubric_eval.errors import ConfigError
 
+# Characters that are "<" or ">" after Unicode compatibility normalisation (NFKC): ASCII,
+# fullwidth and small forms. A tag look-alike starts with one of them.
+_LT, _GT = "<\uff1c\ufe64", ">\uff1e\ufe65"
+_CANDIDATE = re.compile(f"[{_LT}]([^{_LT}{_GT}]{{0,200}})([{_GT}]?)")
+# Tags of every fence in the built-in templates, plus any tag `delimit` is called with: text inside
+# one fence may not open or close another either.
+_TAGS = {
+    "text", "instruction", "answer", "reference_answer", "expert_notes", "brainstormed_rubric",
+    "answer_format", "model_name", "category", "summary", "feedback",
+}  # fmt: skip
+_INVISIBLE = frozenset({"Cf", "Mn", "Me", "Cc"})  # zero-width, joiners, combining marks, controls
+
+
+def _skeleton(text: str) -> str:
+    """What a reader would see: compatibility forms folded, invisible characters dropped, lower case."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(
+        ch for ch in folded if unicodedata.category(ch) not in _INVISIBLE or ch in "\t\n "
+    ).casefold()
+
+
+@functools.lru_cache(maxsize=8)
+def _tag_pattern(tags: frozenset[str]) -> re.Pattern[str]:
+    names = "|".join(sorted(map(re.escape, tags), key=len, reverse=True))
+    return re.compile(rf"\s*/?\s*(?:{names})(?![a-z0-9_])")
+
+
+def _neutralise(body: str, tags: frozenset[str]) -> str:
+    pattern = _tag_pattern(tags)
+
+    def replace(match: re.Match[str]) -> str:
+        inner, close = match.group(1), match.group(2)
+        if not pattern.match(_skeleton(inner)):
+            return match.group(0)
+        return f"[{inner}]" if close else f"[{inner}"
+
+    return _CANDIDATE.sub(replace, body)
+
 
 def delimit(text: object, tag: str = "text") -> str:
-    """Fence untrusted text in ``<tag>...</tag>``; tag look-alikes inside become ``[tag]``."""
+    """Fence untrusted text in ``<tag id="H">...</tag id="H">``, where H derives from the text's hash.
+
+    The text cannot contain its own closing fence (it would have to contain its own hash), and
+    look-alikes of any fence tag inside it (other case, spacing, attributes, fullwidth or small
+    forms, zero-width characters) become ``[tag ...]``, so they cannot open or close a fence either.
+    """
     if not re.fullmatch(r"[a-z_]+", tag):
         raise ValueError(f"tag must be lowercase letters and underscores, got {tag!r}")
+    _TAGS.add(tag)
     body = "" if text is None else str(text)
-    body = re.sub(rf"<\s*(/?)\s*{tag}\s*>", rf"[\1{tag}]", body, flags=re.IGNORECASE)
-    return f"<{tag}>\n{body}\n</{tag}>"
+    body = _neutralise(body, frozenset(_TAGS))
+    fence = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f'<{tag} id="{fence}">\n{body}\n</{tag} id="{fence}">'
 
 
 @dataclass(frozen=True)
@@ -49,7 +98,12 @@ class PromptTemplate:
             block = self._template.blocks.get(role)
             if block is None:
                 continue
-            text = "".join(block(self._template.new_context(variables))).strip()
+            try:
+                text = "".join(block(self._template.new_context(variables))).strip()
+            except jinja2.exceptions.SecurityError as exc:
+                raise ConfigError(f"template {self.template_id} tried something unsafe: {exc}") from None
+            except jinja2.TemplateError as exc:
+                raise ConfigError(f"template {self.template_id}: {exc}") from None
             if text:
                 messages.append({"role": role, "content": text})
         if not any(m["role"] == "user" for m in messages):
@@ -59,7 +113,7 @@ class PromptTemplate:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # prompts are plain text; untrusted text goes through `delimit`
         keep_trailing_newline=True,

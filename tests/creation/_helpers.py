@@ -10,7 +10,7 @@ from typing import Any
 
 from rubric_eval.engine import Engine, EngineSettings, ProviderRequest
 from rubric_eval.engine.providers.scripted import ScriptedProvider
-from rubric_eval.testing import synthesize_instance
+from rubric_eval.testing import synthesize_instance, unfence
 
 _HEADING = re.compile(r"^# <([A-Za-z0-9_]+)>:[ \t]*$", re.MULTILINE)
 
@@ -78,4 +78,4 @@ def scripted_engine(provider: ScriptedProvider, settings: EngineSettings) -> Eng
 
 
 def prompt_text(request: ProviderRequest) -> str:
-    return "\n".join(m.content for m in request.messages)
+    return unfence("\n".join(m.content for m in request.messages))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rubric_eval import Rubric
-from rubric_eval.testing import Fault, OpenAICompatibleServer
+from rubric_eval.testing import Fault, OpenAICompatibleServer, unfence
 
 from ._helpers import checklist_notes, read_readable
 
@@ -45,7 +45,7 @@ def user_prompts(server: OpenAICompatibleServer, schema_name: str) -> list[str]:
     for body in server.requests:
         fmt = body.get("response_format") or {}
         if fmt.get("json_schema", {}).get("name") == schema_name:
-            prompts.append("\n".join(m["content"] for m in body["messages"] if m["role"] == "user"))
+            prompts.append(unfence("\n".join(m["content"] for m in body["messages"] if m["role"] == "user")))
     return prompts
 
 

@@ -7,6 +7,7 @@ import json
 from rubric_eval.engine import EngineSettings, ProviderError, ProviderRequest
 from rubric_eval.records import Record
 from rubric_eval.steps.summarize import distinct_points, estimate_tokens, pack_chunks, summarize_feedback
+from rubric_eval.testing import unfence
 
 from ._helpers import record, scripted_engine
 
@@ -26,7 +27,7 @@ def reply(request: ProviderRequest) -> str:
 
 
 def prompts(provider: object) -> list[str]:
-    return [r.messages[-1].content for r in provider.requests]  # type: ignore[attr-defined]
+    return [unfence(r.messages[-1].content) for r in provider.requests]  # type: ignore[attr-defined]
 
 
 def test_pack_chunks_respects_the_budget_and_keeps_order() -> None:

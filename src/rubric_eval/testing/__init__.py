@@ -4,6 +4,8 @@
 child process. ``synthesize_instance`` builds a deterministic valid JSON value from a schema.
 """
 
+import re
+
 from rubric_eval.testing._process import ServerProcess
 from rubric_eval.testing._schema_instance import SchemaError, synthesize_instance
 from rubric_eval.testing._server import (
@@ -14,6 +16,14 @@ from rubric_eval.testing._server import (
     request_seed,
 )
 
+_FENCE_ID = re.compile(r'(</?[a-z_]+) id="[0-9a-f]{16}">')
+
+
+def unfence(text: str) -> str:
+    """A prompt with the fences' hash ids removed (``<answer id="...">`` -> ``<answer>``), for assertions."""
+    return _FENCE_ID.sub(r"\1>", text)
+
+
 __all__ = [
     "FAULT_KINDS",
     "Fault",
@@ -23,4 +33,5 @@ __all__ = [
     "ServerProcess",
     "request_seed",
     "synthesize_instance",
+    "unfence",
 ]
