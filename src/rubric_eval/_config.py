@@ -100,7 +100,13 @@ def resolve_config(step: Step, spec: str | AnnotatorConfig | None = None) -> Ann
     if "/" in name:
         provider, model = name.split("/", 1)
         if provider and model:
-            return _build(step, name, {"provider": provider, "model": model}, f"'{name}'")
+            # The same judge spelled as provider/model samples like its built-in config does.
+            body: dict[str, Any] = {"provider": provider, "model": model}
+            for builtin in defaults.configs.values():
+                if builtin.get("provider") == provider and builtin.get("model") == model:
+                    body = {**builtin, "provider": provider, "model": model}
+                    break
+            return _build(step, name, body, f"'{name}'")
     raise ConfigError(
         f"unknown {step} config {name!r}: expected a built-in name "
         f"({', '.join(builtin_config_names(step))}), a path to a .yaml file, or 'provider/model'"

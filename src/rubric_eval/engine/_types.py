@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
+# Request fields the engine and providers set; a config's params must not replace them (the cache
+# key would describe one request while another is sent).
+RESERVED_PARAMS = frozenset(
+    {"model", "messages", "prompt", "system", "stream", "response_format", "tools", "tool_choice"}
+)
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 class ModelConfig(BaseModel):
@@ -18,7 +34,7 @@ class ModelConfig(BaseModel):
     the engine knows nothing of steps.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     provider: str = Field(description="Registered provider name, e.g. 'openai', 'anthropic', 'local'.")
@@ -33,6 +49,17 @@ class ModelConfig(BaseModel):
     tokens_per_minute: float | None = Field(default=None, gt=0)
     price_per_million_input: float | None = Field(default=None, ge=0)
     price_per_million_output: float | None = Field(default=None, ge=0)
+
+    @field_validator("params")
+    @classmethod
+    def _check_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(set(params) & RESERVED_PARAMS)
+        if reserved:
+            raise ValueError(f"params may not set {reserved}: the step sets them")
+        bad = sorted(k for k, v in params.items() if _non_finite(v))
+        if bad:
+            raise ValueError(f"params {bad} must be finite numbers (not NaN or infinity)")
+        return params
 
     @property
     def display_name(self) -> str:
