@@ -21,6 +21,15 @@ def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in {".jsonl", ".ndjson"}
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number (use null for a missing value)")
+
+
+def _loads(text: str) -> Any:
+    """json.loads without NaN/Infinity (not JSON; they would make every statistic NaN)."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a JSON list of objects (or JSONL) without validating the fields."""
     p = Path(path)
@@ -37,18 +46,26 @@ def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
+                items.append(_loads(line))
             except json.JSONDecodeError as exc:
                 raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=str(p)) from None
+            except ValueError as exc:
+                raise InputError(f"invalid JSON on line {lineno}: {exc}", path=str(p)) from None
+            except RecursionError:
+                raise InputError(f"line {lineno} is nested too deeply to read", path=str(p)) from None
     else:
         try:
-            data = json.loads(text)
+            data = _loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
                 "(expected a JSON list of records, or a .jsonl file)",
                 path=str(p),
             ) from None
+        except ValueError as exc:
+            raise InputError(f"invalid JSON: {exc}", path=str(p)) from None
+        except RecursionError:
+            raise InputError("the JSON is nested too deeply to read", path=str(p)) from None
         if isinstance(data, dict):
             # A single record is accepted as a list of one.
             data = [data]
@@ -175,7 +192,9 @@ def _open_temp_beside(path: Path) -> tuple[TextIO, Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     # mkstemp creates 0600; results are shared files, so follow the umask like open() would.
     os.fchmod(fd, 0o666 & ~_current_umask())
-    return os.fdopen(fd, "w", encoding="utf-8"), Path(tmp)
+    # backslashreplace: a lone surrogate (invalid Unicode) can only sit inside a JSON string,
+    # where Python writes it as the JSON escape \udXXXX, so the file stays valid and round-trips.
+    return os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace"), Path(tmp)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
