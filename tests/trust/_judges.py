@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rubric_eval.engine import ProviderRequest
+from rubric_eval.testing import unfence
 
 LEVELS = ["excellent", "good", "fair", "poor"]
 SCORES = {"excellent": 10.0, "good": 7.0, "fair": 4.0, "poor": 1.0}
@@ -60,7 +61,8 @@ class PlantedJudge:
         assert match is not None, "the answer carries no TRUTH token"
         truth = dict(item.split("=", 1) for item in match.group(1).split("|"))
         answer_chars = len(match.group(0))
-        digest = hashlib.sha256(prompt.encode()).hexdigest()
+        # Seeded by the prompt without its fence ids, so the planted draws do not move with them.
+        digest = hashlib.sha256(unfence(prompt).encode()).hexdigest()
         with self.lock:
             count = self.seen.get(digest, 0)
             self.seen[digest] = count + 1

@@ -133,6 +133,15 @@ class EndpointPool:
             self._members.append(_Member(base_url=url, provider=provider, capacity=capacity))
         self.name = self._members[0].provider.name
         self.endpoint = f"pool:{options.pool}"
+        # Replicas of one server: they accept the same structured-output modes and share defaults.
+        first = self._members[0].provider
+        self.structured_modes = getattr(first, "structured_modes", None)
+        self.default_params = getattr(first, "default_params", None)
+        self.secrets = sorted(
+            {str(s) for m in self._members for s in getattr(m.provider, "secrets", None) or ()},
+            key=len,
+            reverse=True,
+        )
         self.max_concurrency: int | None = None  # the engine uses pool_concurrency instead
         self.pool_concurrency = sum(m.capacity for m in self._members)
         self._changed: asyncio.Condition | None = None

@@ -189,7 +189,9 @@ class OpenAIProvider:
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
         schema = request.response_schema
-        mode = request.structured_mode or JSON_SCHEMA_STRICT
+        mode = request.structured_mode
+        if mode not in self.structured_modes:  # None or another provider's mode: the best one
+            mode = JSON_SCHEMA_STRICT
         if schema is None or mode == TEXT:
             return body
         if mode in {JSON_SCHEMA_STRICT, JSON_SCHEMA}:
