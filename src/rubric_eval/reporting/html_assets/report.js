@@ -183,6 +183,15 @@
   }
   const ORDER = modelOrder();
 
+  // Leaderboard rows may carry a run status (complete, partial, ...): shown, never hidden.
+  function isFlagged(row) {
+    return Boolean(row.flagged) || (Boolean(row.status) && row.status !== 'complete');
+  }
+
+  function statusText(row) {
+    return row.status_text || row.status || '';
+  }
+
   function instrLabel(i) {
     const ins = D.instructions[i];
     return (ins.id === null ? '' : '#' + ins.id + ' ') + clip(ins.text, 90);
@@ -217,9 +226,18 @@
       ' \u00b7 generated ' + R.generated_at;
     const notes = document.getElementById('notes');
     for (const note of R.notes) notes.appendChild(el('div', { class: 'note', text: note }));
+    // Runs that are not complete (partial, interrupted, budget-stopped, failed) are flagged at the top.
+    const flagged = new Set();
+    for (const m of MODELS) {
+      if (m.status && m.status !== 'complete' && !flagged.has(m.model)) {
+        flagged.add(m.model);
+        notes.appendChild(el('div', { class: 'note flag', text: m.model + ': ' + m.status + ' (n = ' + m.score.n + ' scored instructions, ' + m.score.n_unscored + ' unscored)' }));
+      }
+    }
     for (const row of R.leaderboard) {
-      if (row.status && row.status !== 'complete') {
-        notes.appendChild(el('div', { class: 'note flag', text: row.model + ': ' + row.status + (row.n_total ? ' (' + row.n + ' of ' + row.n_total + ' scored)' : '') }));
+      if (isFlagged(row) && !flagged.has(row.model)) {
+        flagged.add(row.model);
+        notes.appendChild(el('div', { class: 'note flag', text: row.model + ' (leaderboard): ' + statusText(row) + '; not ranked' }));
       }
     }
     const nav = document.getElementById('tabs');
@@ -262,7 +280,7 @@
       const above = row.above_next === null || row.above_next === undefined ? (row.n_paired_with_next === null ? '\u2014' : 'n/a') : (row.above_next ? 'yes' : 'no');
       body.appendChild(el('tr', { data: { model: row.model } },
         el('td', { class: 'num', text: row.rank }),
-        el('td', { class: 'model', text: row.model + (row.status && row.status !== 'complete' ? ' (' + row.status + ')' : '') }),
+        el('td', { class: 'model', text: row.model }, isFlagged(row) ? el('span', { class: 'cell-sub flag-text', text: statusText(row) }) : null),
         el('td', { class: 'num score', text: fmt(row.score) }),
         el('td', { class: 'num sem', text: fmt(row.sem) }),
         el('td', { class: 'num ci', text: ci(row.ci_low, row.ci_high) }),
@@ -396,7 +414,7 @@
   }
 
   function modelDetails() {
-    const head = ['Model', 'Judge', 'Instructions', 'Scored', 'Unscored', 'Criteria scored', 'Criteria unscored', 'Failed judge calls', 'Judge cost', 'Summary'];
+    const head = ['Model', 'Status', 'Judge', 'Instructions', 'Scored', 'Unscored', 'Criteria scored', 'Criteria unscored', 'Failed judge calls', 'Judge cost', 'Summary'];
     const table = el('table', { id: 'model-details' }, el('thead', null, el('tr', null, head.map(h => el('th', { text: h })))));
     const body = el('tbody');
     for (const k of ORDER) {
@@ -405,7 +423,7 @@
       const summary = m.summary.status === 'ok' && m.summary.overall
         ? el('div', null, el('strong', { text: 'Pro: ' }), m.summary.overall.pros.join('; ') || '(none)', el('br'), el('strong', { text: 'Con: ' }), m.summary.overall.cons.join('; ') || '(none)')
         : el('span', { class: 'muted', text: m.summary.reason || m.summary.status });
-      body.appendChild(el('tr', null, el('td', { text: m.model }), el('td', { text: m.evaluator }), el('td', { class: 'num', text: m.n_instructions }),
+      body.appendChild(el('tr', null, el('td', { text: m.model }), el('td', { class: m.status && m.status !== 'complete' ? 'flag-text' : '', text: m.status || '\u2014' }), el('td', { text: m.evaluator }), el('td', { class: 'num', text: m.n_instructions }),
         el('td', { class: 'num', text: m.score.n }), el('td', { class: 'num', text: m.score.n_unscored }), el('td', { class: 'num', text: g.n_scored }),
         el('td', { class: 'num', text: g.n_unscored }), el('td', { class: 'num', text: g.n_failed_calls }),
         el('td', { class: 'num', text: '$' + fmt(m.evaluation_cost_usd, 4) + (m.n_unpriced_calls ? ' + ' + m.n_unpriced_calls + ' unpriced' : '') }),
