@@ -32,6 +32,8 @@ def studio(path: Path, cache_dir: Path) -> Iterator[str]:
             "--input_path",
             str(path),
             "--no_browser",
+            "--brainstormer_configs",
+            CONFIG,
             "--rubric_generator_configs",
             CONFIG,
             "--evaluator_configs",

@@ -84,6 +84,7 @@ def rubric_file(tmp_path: Path) -> Path:
 
 def make_state(path: Path, settings: EngineSettings) -> StudioState:
     assistant = Assistant(
+        brainstormer=resolve_config("brainstormer", CONFIG),
         rubric_generator=resolve_config("rubric_generator", CONFIG),
         evaluator=resolve_config("evaluator", CONFIG),
         settings=settings,

@@ -116,7 +116,7 @@ async def test_suggestions_come_from_the_rubric_generator_through_the_engine(
     client: Client, rubric_file: Path, openai_env: OpenAICompatibleServer
 ) -> None:
     value = read(rubric_file)[1]["rubric"]
-    body = {"index": 1, "rubric": value, "criterion": "Depth", "level": None, "guidance": "be strict"}
+    body = {"index": 1, "value": value, "criterion": "Depth", "level": None, "guidance": "be strict"}
     row = await ok(await client.post("/api/suggest", json=body))
     assert row["config"] == "openai/test-llm" and not row["cached"]
     assert row["row"]["criterion"] == "Depth" and row["row"]["weight"] == value[1]["weight"]
@@ -136,7 +136,7 @@ async def test_a_failed_llm_call_is_reported_not_invented(
     client: Client, rubric_file: Path, openai_env: OpenAICompatibleServer
 ) -> None:
     openai_env.add_faults("401")
-    body = {"index": 0, "rubric": read(rubric_file)[0]["rubric"], "criterion": "Clarity"}
+    body = {"index": 0, "value": read(rubric_file)[0]["rubric"], "criterion": "Clarity"}
     response = await client.post("/api/suggest", json=body)
     assert response.status == 422
     assert "the rubric generator (openai/test-llm) failed" in (await response.json())["error"]
@@ -243,3 +243,41 @@ def test_the_command_rejects_bad_levels_before_serving(rubric_file: Path) -> Non
     result = CliRunner().invoke(cli, ["studio", "--input_path", str(rubric_file), "--levels", "good"])
     assert result.exit_code == 2
     assert "at least 2 performance levels are needed" in result.output
+
+
+async def test_a_rubric_drafted_from_an_older_brainstorm_is_flagged(client: Client) -> None:
+    record = await ok(await client.get("/api/records/0"))
+    assert record["stale_rubric"] is False
+    brainstorm = copy.deepcopy(record["values"]["brainstormed_rubric"])
+    brainstorm[0]["checklist"].append("states the units")
+    edit = {
+        "field": "brainstormed_rubric",
+        "base": record["base"]["brainstormed_rubric"],
+        "value": brainstorm,
+    }
+    body = {"reviewer": "Dr Ada", "edits": [{"index": 0, "key": "id:r0", "fields": [edit]}]}
+    saved = await ok(await client.post("/api/save", json=body))
+    assert saved["records"]["0"]["stale_rubric"] is True
+    assert saved["records"]["0"]["drafts"]["brainstormed_rubric"]["source"] == "llm+expert"
+
+
+async def test_a_checklist_suggestion_comes_from_the_brainstormer(
+    client: Client, rubric_file: Path, openai_env: OpenAICompatibleServer
+) -> None:
+    value = read(rubric_file)[1]["brainstormed_rubric"]
+    body = {
+        "index": 1,
+        "field": "brainstormed_rubric",
+        "value": value,
+        "criterion": "Depth",
+        "guidance": "name the proof",
+    }
+    suggestion = await ok(await client.post("/api/suggest", json=body))
+    assert suggestion["row"]["criterion"] == "Depth" and suggestion["row"]["weight"] == value[1]["weight"]
+    assert suggestion["row"]["checklist"] and all(
+        isinstance(item, str) for item in suggestion["row"]["checklist"]
+    )
+    (request,) = openai_env.requests
+    assert request["response_format"]["json_schema"]["name"] == "BrainstormAnswer"
+    prompt = "\n".join(m["content"] for m in request["messages"])
+    assert "revising the criterion 'Depth'" in prompt and "The reviewer asks: name the proof" in prompt

@@ -317,3 +317,71 @@ def test_hostile_text_is_displayed_never_executed(
         page.locator("#record-list li").first.hover()
         assert page.evaluate(PWNED_PROBE), "hostile text created an element or ran a script"
         assert watched.dialogs == [] and watched.errors == []
+
+
+def test_llm_suggestions_are_accepted_or_rejected_and_a_rubric_is_drafted_from_an_approved_brainstorm(
+    browser: Any, tmp_path: Path, openai_env: OpenAICompatibleServer
+) -> None:
+    records = llm_rubric_records()
+    del records[2]["rubric"], records[2]["rubric_provenance"], records[2]["excellent_response"]
+    path = write(tmp_path / "rubrics.json", records)
+    with studio(path, tmp_path / "cache") as url:
+        watched = Watched(browser.new_page())
+        page = watched.open(url)
+        page.fill("#reviewer", "Dr Ada")
+        suggestions = page.locator("#suggestion-list li.suggestion")
+        # A whole-criterion suggestion, rejected: the table does not change.
+        row(page, 1).locator("button.ask-row").click()
+        expect(suggestions).to_have_count(1)
+        expect(suggestions.first.locator("pre")).to_contain_text("Clarity (weight 50)")
+        suggestions.first.locator("button.reject").click()
+        expect(suggestions).to_have_count(0)
+        expect(page.locator("#dirty-count")).to_have_text("all saved")
+        # A cell suggestion, accepted: the cell takes the text and shows the draft under it.
+        cell(page, 0, "fair").locator("button.ask").click()
+        expect(suggestions).to_have_count(1)
+        suggested = suggestions.first.locator("pre").text_content()
+        assert suggested and suggested != "Correctness at fair"
+        suggestions.first.locator("button.accept").click()
+        expect(cell(page, 0, "fair").locator("textarea")).to_have_value(suggested)
+        expect(cell(page, 0, "fair").locator(".marker del")).to_have_text("Correctness at fair")
+        # The brainstorm: a checklist suggestion from the brainstormer, accepted.
+        page.click("#tab-brainstormed_rubric")
+        row(page, 0).locator("button.ask-row").click()
+        expect(suggestions).to_have_count(1)
+        suggestions.first.locator("button.accept").click()
+        checklist = row(page, 0).locator("textarea").input_value()
+        assert checklist and checklist != "check Correctness"
+        page.keyboard.press("Control+s")
+        expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
+        saved = read(path)[0]
+        assert saved["rubric"][0]["performance_to_description"]["fair"] == suggested
+        assert saved["rubric_provenance"]["history"][0]["llm_suggestions"] == [
+            "Correctness / fair (openai/test-llm)"
+        ]
+        assert saved["brainstormed_rubric"][0]["checklist"] == checklist.split("\n")
+        assert saved["brainstormed_rubric_provenance"]["source"] == "llm+expert"
+
+        # r2 has a brainstorm and no rubric: approve the brainstorm, save, then let the LLM draft the rubric.
+        open_record(page, "r2")
+        expect(page.locator("#tab-rubric")).to_have_text("Rubric (none)")
+        page.click("#tab-rubric")
+        expect(page.locator("#draft-rubric")).to_be_disabled()
+        page.select_option("#status", "approved")
+        page.click("#save-button")
+        expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
+        expect(page.locator("#draft-rubric")).to_be_enabled()
+        page.click("#draft-rubric")
+        expect(suggestions).to_have_count(1)
+        expect(suggestions.first.locator("strong")).to_have_text("Full rubric from the brainstorm")
+        suggestions.first.locator("button.accept").click()
+        expect(page.locator("#grid tbody tr")).to_have_count(2)
+        expect(page.locator("#status")).to_have_value("in review")
+        page.click("#save-button")
+        expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
+        drafted = read(path)[2]
+        assert [c["criterion"] for c in drafted["rubric"]] == ["Code", "Tests"]
+        assert drafted["rubric_provenance"]["source"] == "llm"
+        assert drafted["rubric_provenance"]["llm_draft"] == drafted["rubric"]
+        assert drafted["review"]["status"] == "in review" and drafted["excellent_response"]
+        assert watched.errors == [] and watched.dialogs == []

@@ -21,6 +21,11 @@ from rubric_eval.cli._options import engine_options, engine_settings_from, input
     help="Expected level names, best first, comma-separated (default: those most of the file's rubrics use).",
 )
 @click.option(
+    "--brainstormer_configs",
+    default=None,
+    help="Brainstormer for checklist suggestions: a built-in name, a YAML path, or provider/model.",
+)
+@click.option(
     "--rubric_generator_configs",
     default=None,
     help="Rubric generator for suggestions and drafts: a built-in name, a YAML path, or provider/model.",
@@ -37,6 +42,7 @@ def studio(
     port: int,
     no_browser: bool,
     levels: str | None,
+    brainstormer_configs: str | None,
     rubric_generator_configs: str | None,
     evaluator_configs: str | None,
     **kwargs: Any,
@@ -53,6 +59,7 @@ def studio(
     expected = list(check_levels([lvl.strip() for lvl in levels.split(",")])) if levels else None
     run_studio(
         input_path,
+        brainstormer=resolve_config("brainstormer", brainstormer_configs),
         rubric_generator=resolve_config("rubric_generator", rubric_generator_configs),
         evaluator=resolve_config("evaluator", evaluator_configs),
         settings=engine_settings_from(kwargs),

@@ -71,6 +71,7 @@ async def _serve(state: StudioState, host: str, port: int, on_ready: Callable[[s
 def run_studio(
     input_path: str | Path,
     *,
+    brainstormer: AnnotatorConfig,
     rubric_generator: AnnotatorConfig,
     evaluator: AnnotatorConfig,
     settings: EngineSettings,
@@ -83,7 +84,12 @@ def run_studio(
     """Serve the Studio for `input_path` until interrupted (Ctrl+C)."""
     state = StudioState(
         RecordStore(input_path),
-        Assistant(rubric_generator=rubric_generator, evaluator=evaluator, settings=settings),
+        Assistant(
+            brainstormer=brainstormer,
+            rubric_generator=rubric_generator,
+            evaluator=evaluator,
+            settings=settings,
+        ),
         levels=levels,
     )
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import difflib
 import secrets
-from typing import Any
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,7 @@ from rubric_eval import (
     Rubric,
 )
 from rubric_eval.engine import Engine, EngineSettings
+from rubric_eval.steps.brainstorm import BrainstormAnswer, brainstorm_call, to_brainstormed_rubric
 from rubric_eval.steps.evaluate import evaluate_records
 from rubric_eval.steps.rubrics import rubric_call, to_rubric
 from rubric_eval.studio._store import AcceptedDraft
@@ -39,7 +41,8 @@ class SuggestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     index: int = Field(ge=0)
-    rubric: Any = Field(description="The rubric as currently edited (unsaved).")
+    field: Literal["rubric", "brainstormed_rubric"] = "rubric"
+    value: Any = Field(description="The rubric or brainstorm as currently edited (unsaved).")
     criterion: str
     level: str | None = Field(default=None, description="Only this cell; None for the whole criterion.")
     guidance: str = Field(default="", max_length=4000)
@@ -79,10 +82,12 @@ class Assistant:
     def __init__(
         self,
         *,
+        brainstormer: AnnotatorConfig,
         rubric_generator: AnnotatorConfig,
         evaluator: AnnotatorConfig,
         settings: EngineSettings,
     ) -> None:
+        self.brainstormer = brainstormer
         self.rubric_generator = rubric_generator
         self.evaluator = evaluator
         self.settings = settings.model_copy(update={"progress": "quiet"})
@@ -105,8 +110,10 @@ class Assistant:
         return result.value, result.cached
 
     async def suggest(self, record: Record, request: SuggestRequest) -> Suggestion:
-        """A new text for one criterion (or one cell) of the rubric being edited."""
-        rubric = Rubric.model_validate(request.rubric)
+        """A new text for one criterion (or one cell) of the rubric, or one checklist of the brainstorm."""
+        if request.field == "brainstormed_rubric":
+            return await self._suggest_checklist(record, request)
+        rubric = Rubric.model_validate(request.value)
         if request.criterion not in rubric.names:
             raise AssistError(f"no criterion {request.criterion!r} in the rubric")
         if request.level is not None and request.level not in rubric.levels:
@@ -136,6 +143,44 @@ class Assistant:
             text=row.performance_to_description[request.level] if request.level is not None else None,
             config=self.rubric_generator.name,
             cached=cached,
+        )
+
+    async def _suggest_checklist(self, record: Record, request: SuggestRequest) -> Suggestion:
+        """The brainstormer's checklist for one criterion: its whole brainstorm, asked to keep that name."""
+        brainstorm = BrainstormedRubric.model_validate(request.value)
+        current = next((row for row in brainstorm.root if row.criterion == request.criterion), None)
+        if current is None:
+            raise AssistError(f"no criterion {request.criterion!r} in the brainstorm")
+        ask = (
+            f"The reviewer is revising the criterion {request.criterion!r}: include a criterion with exactly "
+            "this name and give it a complete checklist."
+        )
+        if request.guidance.strip():
+            ask += f" The reviewer asks: {request.guidance.strip()}"
+        notes = f"{record.useful_info_to_eval_instruction or ''}\n\n{ask}".strip()
+        asking = record.model_copy(update={"useful_info_to_eval_instruction": notes})
+        call = dataclasses.replace(
+            brainstorm_call(asking, self.brainstormer),
+            repeat_index=request.attempt,
+            label="studio suggestion",
+        )
+        (result,) = await self._engine().arun([call], description="studio suggestion")
+        if not result.ok:
+            raise AssistError(f"the brainstormer ({self.brainstormer.name}) failed: {result.error}")
+        rows = to_brainstormed_rubric(cast(BrainstormAnswer, result.value))[0].root
+        match = _closest(request.criterion, [row.criterion for row in rows])
+        return Suggestion(
+            id=secrets.token_hex(8),
+            criterion=request.criterion,
+            level=None,
+            row={
+                "criterion": request.criterion,
+                "weight": current.weight,
+                "checklist": rows[match].checklist,
+                "llm_criterion": rows[match].criterion,
+            },
+            config=self.brainstormer.name,
+            cached=result.cached,
         )
 
     async def draft_rubric(self, record: Record, levels: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
@@ -194,6 +239,16 @@ class Assistant:
                 )
             )
         return out
+
+
+def _closest(name: str, names: list[str]) -> int:
+    """Index of the name equal to `name` ignoring case, else the most similar one."""
+    key = name.casefold().strip()
+    for i, other in enumerate(names):
+        if other.casefold().strip() == key:
+            return i
+    ratios = [difflib.SequenceMatcher(None, key, other.casefold()).ratio() for other in names]
+    return max(range(len(names)), key=ratios.__getitem__)
 
 
 def _brainstorm_for(rubric: Rubric, brainstorm: BrainstormedRubric | None) -> BrainstormedRubric:

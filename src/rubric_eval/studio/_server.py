@@ -22,7 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rubric_eval import BrainstormedRubric, Record, Rubric
 from rubric_eval.diff import diff_field
 from rubric_eval.errors import RubricEvalError
-from rubric_eval.provenance import TRACKED_FIELDS, FieldProvenance, current_source, provenance_field
+from rubric_eval.provenance import (
+    TRACKED_FIELDS,
+    FieldProvenance,
+    current_source,
+    fingerprint,
+    provenance_field,
+)
 from rubric_eval.studio._assist import Assistant, AssistError, PilotRequest, SuggestRequest
 from rubric_eval.studio._store import (
     EDITABLE_FIELDS,
@@ -160,6 +166,7 @@ def record_payload(state: StudioState, snap: Snapshot, index: int) -> dict[str, 
     return {
         "index": index,
         "key": record_key(raw),
+        "stale_rubric": _stale_rubric(raw),
         "display": {name: None if raw.get(name) is None else str(raw[name]) for name in DISPLAY_FIELDS},
         "values": values,
         "invalid": invalid,
@@ -167,6 +174,23 @@ def record_payload(state: StudioState, snap: Snapshot, index: int) -> dict[str, 
         "drafts": drafts,
         "etag": snap.etag,
     }
+
+
+def _stale_rubric(raw: dict[str, Any]) -> bool:
+    """True when the rubric is still the LLM's, drafted from another brainstorm than the current one."""
+    stored = raw.get(provenance_field("rubric"))
+    if not isinstance(stored, dict) or raw.get("brainstormed_rubric") is None or raw.get("rubric") is None:
+        return False
+    try:
+        prov = FieldProvenance.model_validate(stored)
+        brainstorm = BrainstormedRubric.model_validate(raw["brainstormed_rubric"])
+    except ValidationError:
+        return False
+    return (
+        current_source(raw["rubric"], prov) == "llm"
+        and prov.input_fingerprint is not None
+        and fingerprint(brainstorm) != prov.input_fingerprint
+    )
 
 
 async def index_page(request: web.Request) -> web.Response:
@@ -189,6 +213,7 @@ async def meta(request: web.Request) -> web.Response:
             "n_records": len(snap.raw),
             "levels": state.expected_levels(snap),
             "statuses": list(STATUSES),
+            "brainstormer": state.assistant.brainstormer.name,
             "rubric_generator": state.assistant.rubric_generator.name,
             "evaluator": state.assistant.evaluator.name,
             "etag": snap.etag,

@@ -106,40 +106,54 @@ function statusOf(summary) {
   return summary.status;
 }
 
+const MAX_LISTED = 400; // list items in the DOM at once; the filters narrow a large file down
+
+function listItem(s) {
+  const st = statusOf(s);
+  const rec = S.recs.get(s.index);
+  const dirty = rec && dirtyFields(rec).length > 0;
+  return el(
+    "li",
+    {
+      class: `rec ${s.index === S.current ? "current" : ""}`,
+      tabindex: 0,
+      dataset: { index: s.index },
+      onclick: () => openRecord(s.index),
+      onkeydown: (e) => {
+        if (e.key === "Enter") openRecord(s.index);
+      },
+    },
+    el("span", { class: `badge status-${st.replace(" ", "-")}` }, st),
+    dirty ? el("span", { class: "dirty", title: "unsaved edits" }, "●") : null,
+    el("strong", {}, s.id !== null ? s.id : `#${s.index}`),
+    s.category ? el("span", { class: "muted" }, ` · ${s.category}`) : null,
+    el("div", { class: "title" }, s.title),
+  );
+}
+
 function renderList() {
   const status = $("filter-status").value;
   const category = $("filter-category").value;
   const text = $("filter-text").value.trim().toLowerCase();
-  const list = $("record-list");
-  list.replaceChildren();
-  S.order = [];
-  for (const s of S.list) {
-    const st = statusOf(s);
-    if (status && st !== status) continue;
-    if (category && s.category !== category) continue;
-    if (text && !`${s.id || ""} ${s.title}`.toLowerCase().includes(text)) continue;
-    S.order.push(s.index);
-    const rec = S.recs.get(s.index);
-    const dirty = rec && dirtyFields(rec).length > 0;
-    const item = el(
-      "li",
-      {
-        class: `rec ${s.index === S.current ? "current" : ""}`,
-        tabindex: 0,
-        dataset: { index: s.index },
-        onclick: () => openRecord(s.index),
-        onkeydown: (e) => {
-          if (e.key === "Enter") openRecord(s.index);
-        },
-      },
-      el("span", { class: `badge status-${st.replace(" ", "-")}` }, st),
-      dirty ? el("span", { class: "dirty", title: "unsaved edits" }, "●") : null,
-      el("strong", {}, s.id !== null ? s.id : `#${s.index}`),
-      s.category ? el("span", { class: "muted" }, ` · ${s.category}`) : null,
-      el("div", { class: "title" }, s.title),
-    );
-    list.append(item);
+  S.order = S.list
+    .filter((s) => (!status || statusOf(s) === status) && (!category || s.category === category))
+    .filter((s) => !text || `${s.id || ""} ${s.title}`.toLowerCase().includes(text))
+    .map((s) => s.index);
+  const shown = S.order.slice(0, MAX_LISTED);
+  if (S.current !== null && S.order.includes(S.current) && !shown.includes(S.current)) shown.push(S.current);
+  const byIndex = new Map(S.list.map((s) => [s.index, s]));
+  const items = shown.map((i) => listItem(byIndex.get(i)));
+  if (S.order.length > shown.length) {
+    items.push(el("li", { class: "muted more" }, `… ${S.order.length - shown.length} more: narrow the filters to see them`));
   }
+  $("record-list").replaceChildren(...items);
+  renderProgress();
+}
+
+function updateListItem(index) {
+  const old = $("record-list").querySelector(`li[data-index="${index}"]`);
+  const summary = S.list.find((s) => s.index === index);
+  if (old && summary) old.replaceWith(listItem(summary));
   renderProgress();
 }
 
@@ -210,6 +224,9 @@ function renderRecord() {
   $("source-info").textContent = draft.source
     ? `written by: ${draft.source}${draft.config ? ` · LLM draft by ${draft.config}` : ""}${draft.date ? ` on ${draft.date}` : ""}`
     : "";
+  if (S.field === "rubric" && rec.payload.stale_rubric) {
+    $("source-info").textContent += " · the brainstorm changed after the LLM drafted this rubric from it";
+  }
   renderGrid();
   renderSuggestions();
   renderPilot();
@@ -243,7 +260,7 @@ function levelsOf(rows) {
 
 function changed() {
   const rec = cur();
-  renderList();
+  updateListItem(S.current);
   scheduleCheck();
   $("weight-sum").textContent = fmt(weightSum(rec.values[S.field] || []));
 }
@@ -342,7 +359,9 @@ function renderGrid() {
       el(
         "td",
         { class: "actions" },
-        isRubric ? el("button", { type: "button", title: "Ask the LLM to rewrite this criterion", onclick: () => suggest(row.criterion, null) }, "✦ suggest row") : null,
+        isRubric
+          ? el("button", { type: "button", class: "ask-row", title: "Ask the LLM to rewrite this criterion", onclick: () => suggest(row.criterion, null) }, "✦ suggest row")
+          : el("button", { type: "button", class: "ask-row", title: "Ask the LLM for this criterion's checklist", onclick: () => suggest(row.criterion, null) }, "✦ suggest checklist"),
         el("button", { type: "button", class: "remove", title: "remove this criterion", onclick: () => removeRow(i) }, "✕ remove"),
       ),
     );
@@ -355,6 +374,13 @@ function renderGrid() {
 
 function renameLevel(j, name) {
   const rows = cur().values.rubric;
+  const levels = levelsOf(rows);
+  const input = $("grid").tHead.querySelectorAll("input.level-name")[j];
+  // A blank or repeated level name would merge two columns of every row: keep the old name until it is valid.
+  const bad = !name.trim() || levels.some((level, k) => k !== j && level === name);
+  input.classList.toggle("invalid", bad);
+  input.title = bad ? "level names must be non-blank and distinct" : "";
+  if (bad) return;
   for (const row of rows) {
     const entries = Object.entries(row.performance_to_description);
     entries[j][0] = name;
@@ -607,7 +633,7 @@ function setStatus(status) {
   const base = rec.payload.values.review;
   rec.values.review = (base ? base.status : "draft") === status ? clone(base) : { ...clone(base || {}), status };
   $("status").value = status;
-  renderList();
+  updateListItem(S.current);
 }
 
 // ---- saving and conflicts ------------------------------------------------------------------------------
@@ -728,16 +754,17 @@ async function takeTheirs(c) {
 }
 
 // ---- the LLM: suggestions and drafts --------------------------------------------------------------------
-async function suggest(criterion, level) {
+async function suggest(criterion, level, field) {
   const rec = cur();
-  const key = `${criterion}|${level}`;
+  field = field || S.field;
+  const key = `${field}|${criterion}|${level}`;
   const attempt = rec.attempts[key] || 0;
   rec.attempts[key] = attempt + 1;
-  const pending = { id: `pending-${Date.now()}`, criterion, level, pending: true };
+  const pending = { id: `pending-${Date.now()}`, field, criterion, level, pending: true };
   rec.suggestions.unshift(pending);
   renderSuggestions();
   try {
-    const s = await api("/api/suggest", { index: rec.payload.index, rubric: rec.values.rubric, criterion, level, guidance: $("guidance").value, attempt });
+    const s = await api("/api/suggest", { index: rec.payload.index, field, value: rec.values[field], criterion, level, guidance: $("guidance").value, attempt });
     Object.assign(pending, s, { pending: false });
   } catch (e) {
     Object.assign(pending, { pending: false, error: e.message });
@@ -747,7 +774,7 @@ async function suggest(criterion, level) {
 
 async function draftRubric() {
   const rec = cur();
-  const pending = { id: `pending-${Date.now()}`, criterion: null, level: null, pending: true, full: true };
+  const pending = { id: `pending-${Date.now()}`, field: "rubric", criterion: null, level: null, pending: true, full: true };
   rec.suggestions.unshift(pending);
   renderSuggestions();
   try {
@@ -769,14 +796,17 @@ function accept(s) {
     rec.values.review = { ...(rec.values.review || {}), status: "in review" };
     S.field = "rubric";
   } else {
-    const row = (rec.values.rubric || []).find((r) => r.criterion === s.criterion);
+    const row = (rec.values[s.field] || []).find((r) => r.criterion === s.criterion);
     if (!row) {
-      banner(`Criterion "${s.criterion}" is no longer in the rubric.`, "error");
+      banner(`Criterion "${s.criterion}" is no longer in the table.`, "error");
       return;
     }
-    if (s.level !== null) row.performance_to_description[s.level] = s.text;
+    if (s.field === "brainstormed_rubric") row.checklist = clone(s.row.checklist);
+    else if (s.level !== null) row.performance_to_description[s.level] = s.text;
     else row.performance_to_description = clone(s.row.performance_to_description);
-    rec.accepted.rubric.push(`${s.criterion}${s.level !== null ? ` / ${s.level}` : ""} (${s.config})`);
+    const what = s.field === "brainstormed_rubric" ? " / checklist" : s.level !== null ? ` / ${s.level}` : "";
+    rec.accepted[s.field].push(`${s.criterion}${what} (${s.config})`);
+    S.field = s.field;
   }
   rec.suggestions = rec.suggestions.filter((x) => x !== s);
   renderRecord();
@@ -793,14 +823,15 @@ function renderSuggestions() {
   const rec = cur();
   const list = $("suggestion-list");
   list.replaceChildren();
-  if (!rec.suggestions.length) list.append(el("li", { class: "muted" }, "Use ✦ suggest on a row or a cell of the rubric."));
+  if (!rec.suggestions.length) list.append(el("li", { class: "muted" }, "Use ✦ suggest on a row or a cell of the table."));
   for (const s of rec.suggestions) {
-    const title = s.full ? "Full rubric from the brainstorm" : `${s.criterion}${s.level !== null ? ` / ${s.level}` : " (whole criterion)"}`;
+    const part = s.field === "brainstormed_rubric" ? " (brainstorm checklist)" : s.level !== null ? ` / ${s.level}` : " (whole criterion)";
+    const title = s.full ? "Full rubric from the brainstorm" : `${s.criterion}${part}`;
     const body = s.pending
       ? el("p", { class: "muted" }, "asking the LLM…")
       : s.error
         ? el("p", { class: "error" }, s.error)
-        : el("pre", { class: "suggested" }, s.full ? summarise("rubric", s.rubric) : s.level !== null ? s.text : summarise("rubric", [s.row]));
+        : el("pre", { class: "suggested" }, s.full ? summarise("rubric", s.rubric) : s.level !== null ? s.text : summarise(s.field, [s.row]));
     list.append(
       el(
         "li",
@@ -810,7 +841,8 @@ function renderSuggestions() {
         body,
         !s.pending && !s.error ? el("button", { type: "button", class: "accept", onclick: () => accept(s) }, "Accept") : null,
         !s.pending ? el("button", { type: "button", class: "reject", onclick: () => reject(s) }, s.error ? "Dismiss" : "Reject") : null,
-        !s.pending && !s.full ? el("button", { type: "button", onclick: () => { reject(s); suggest(s.criterion, s.level); } }, "Another suggestion") : null,
+        s.row && s.row.llm_criterion && s.row.llm_criterion !== s.criterion ? el("p", { class: "muted" }, `(the LLM called this criterion "${s.row.llm_criterion}")`) : null,
+        !s.pending && !s.full ? el("button", { type: "button", onclick: () => { reject(s); suggest(s.criterion, s.level, s.field); } }, "Another suggestion") : null,
       ),
     );
   }
@@ -954,7 +986,7 @@ async function start() {
     return;
   }
   $("file-path").textContent = S.meta.path;
-  $("generator-name").textContent = `(rubric generator: ${S.meta.rubric_generator})`;
+  $("generator-name").textContent = `(brainstormer: ${S.meta.brainstormer}; rubric generator: ${S.meta.rubric_generator})`;
   $("evaluator-name").textContent = `(judge: ${S.meta.evaluator})`;
   for (const st of S.meta.statuses) {
     $("filter-status").append(el("option", { value: st }, st));
