@@ -85,9 +85,14 @@ class StudioState:
         self.assistant = assistant
         self.levels = levels
         self.token = token or secrets.token_urlsafe(24)
+        self._levels_for: tuple[str, list[str] | None] = ("", None)
 
     def expected_levels(self, snap: Snapshot) -> list[str] | None:
-        return self.levels or file_levels(snap)
+        if self.levels is not None:
+            return self.levels
+        if self._levels_for[0] != snap.etag:  # polled every few seconds: computed once per file version
+            self._levels_for = (snap.etag, file_levels(snap))
+        return self._levels_for[1]
 
 
 def _static(name: str) -> bytes:

@@ -280,7 +280,13 @@ class RecordStore:
                     result.saved.append(at)
             if changed:
                 write_records(raw, self.path)
-                result.etag = self._fresh().etag
+                # The records are those just written: hash the bytes rather than parse them again.
+                key = self._stat_key()
+                written = Snapshot(
+                    raw=raw, etag=hashlib.sha256(self.path.read_bytes()).hexdigest(), stat_key=key
+                )
+                self._snapshot = written
+                result.etag = written.etag
             return result
 
 
