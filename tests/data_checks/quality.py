@@ -143,9 +143,9 @@ def measure(records: list[Record]) -> Quality:
             if row.weight <= 0:
                 q.problems.append(f"{where}: weight {row.weight} is not positive")
             cells_text = " ".join(row.performance_to_description.values())
-            if _DECIMAL.search(row.performance_to_description.get(row.levels[0], "")) and not _EQUIVALENT.search(
-                cells_text
-            ):
+            if _DECIMAL.search(
+                row.performance_to_description.get(row.levels[0], "")
+            ) and not _EQUIVALENT.search(cells_text):
                 q.exact_without_equivalent.append(where)
             if is_generic(row.criterion):
                 q.generic.append(f"{record.id}: {row.criterion}")
