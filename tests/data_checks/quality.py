@@ -15,7 +15,7 @@ Definitions (kept deliberately mechanical, so that two people get the same numbe
   step: `round()`, `CycleError`, `total_cents`, `.cycle`). A cell like "mostly tight, with a few generic
   beats" has none.
 - A criterion whose best cell anchors on an exact value (a decimal number or "≈") must say "equivalent" or
-  "rounding" in one of its cells, so a correct answer by another method or rounding is not marked down.
+  "rounding" (or a tolerance "±") in one of its cells, so a correct answer by another method or rounding is not marked down.
 - A cell is **empty** when it has fewer than 4 words; it **copies its neighbour** when it equals the adjacent
   level's cell after lower-casing and collapsing whitespace, or is 95% similar to it (difflib ratio) with the
   same numbers (so "2 of the 3 cases" and "1 of the 3 cases" differ: a grader can tell them apart).
@@ -52,7 +52,7 @@ _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")
 _DIGIT = re.compile(r"\d")
 _IDENTIFIER = re.compile(r"\w+\(\)|\b[a-z]+_[a-z0-9_]+\b|\b[A-Z][a-z]+[A-Z]\w*\b|(?<![\w.])\.[a-z_]\w*")
 _DECIMAL = re.compile(r"\d\.\d|≈")
-_EQUIVALENT = re.compile(r"equivalent|rounding", re.IGNORECASE)
+_EQUIVALENT = re.compile(r"equivalent|rounding|±", re.IGNORECASE)
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 MIN_CELL_WORDS = 4
 NEAR_COPY = 0.95
