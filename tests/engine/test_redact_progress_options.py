@@ -55,7 +55,7 @@ def test_plain_progress_logs_to_stderr_and_quiet_logs_nothing(
     calls = make_calls(config_for(openai_server), 3)
     Engine(engine_settings.model_copy(update={"progress": "plain"})).run(calls, description="Grading")
     captured = capsys.readouterr()
-    assert "Grading: 3/3 done, 0 failed" in captured.err and captured.out == ""
+    assert "Grading: 3/3 done (100%), 0 failed, 0 cached" in captured.err and captured.out == ""
     assert "$0.0" in captured.err and "unknown" not in captured.err
     Engine(engine_settings.model_copy(update={"progress": "quiet", "use_cache": False})).run(calls)
     assert capsys.readouterr().err == ""
@@ -98,3 +98,43 @@ def test_engine_flags_build_settings(tmp_path: object) -> None:
     assert settings.max_parse_retries == 0
     CliRunner().invoke(command, [])
     assert "max_concurrency" not in seen["settings"].model_fields_set
+
+
+def test_cached_rerun_progress_shows_cache_apart_from_money_spent(
+    engine_settings: EngineSettings,
+    openai_server: OpenAICompatibleServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = config_for(
+        openai_server,
+        name="a-judge-config-with-a-rather-long-name",
+        price_per_million_input=5000.0,
+        price_per_million_output=5000.0,
+    )
+    calls = make_calls(config, 4)
+    settings = engine_settings.model_copy(update={"progress": "plain"})
+    Engine(settings).run(calls, description="evaluate (a-judge-config-with-a-rather-long-name)")
+    first = capsys.readouterr().err
+    spent = float(first.split(" spent")[0].rsplit("$", 1)[1])
+    assert spent > 0 and "4/4 done (100%), 0 failed, 0 cached" in first
+    Engine(settings).run(calls, description="evaluate (a-judge-config-with-a-rather-long-name)")
+    rerun = capsys.readouterr().err
+    assert "4/4 done (100%), 0 failed, 4 cached" in rerun
+    assert "no requests yet" in rerun  # no rate or ETA made up from cache hits
+    assert f"$0.0000 spent, ${spent:.4f} cached" in rerun
+    assert all(len(line) <= 80 for line in first.splitlines() + rerun.splitlines())
+
+
+def test_rich_progress_fits_80_columns_without_cutting_fields(
+    engine_settings: EngineSettings,
+    openai_server: OpenAICompatibleServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    calls = make_calls(config_for(openai_server), 3)
+    Engine(engine_settings.model_copy(update={"progress": "rich"})).run(calls, description="evaluate (judge)")
+    err = capsys.readouterr().err
+    assert "3/3" in err and "0 failed, 0 cached" in err and " spent" in err and "/s" in err
+    assert "…" not in err
+    assert all(len(line.rstrip()) <= 80 for line in err.splitlines())

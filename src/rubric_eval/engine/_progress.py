@@ -1,33 +1,126 @@
-"""Progress for long steps: a rich bar on a terminal, plain log lines otherwise, or nothing."""
+"""Progress for long steps: a rich bar on a terminal, plain log lines otherwise, or nothing.
+
+Honest from the first second: a line as soon as the step starts; answers from the cache are
+counted apart from requests; the rate and the ETA come from the request phase only (from the
+first request on, not from the start of the process); money spent by this run is shown apart
+from the cost of answers found in the cache. Every line fits 80 columns.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Literal, Protocol
+from collections.abc import Iterable
+from typing import Literal, Protocol
 
 Mode = Literal["auto", "rich", "plain", "quiet"]
+WIDTH = 80
 
 
 class Progress(Protocol):
-    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None: ...
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True, cached: bool = False) -> None: ...
+
+    def start_requests(self) -> None: ...
+
+    def set_total(self, total: int) -> None: ...
 
     def close(self) -> None: ...
 
 
-def _eta(done: int, total: int, elapsed: float) -> str:
-    if done == 0 or done >= total:
-        return "0s" if done >= total else "?"
-    seconds = elapsed / done * (total - done)
-    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}min"
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}min"
+    return f"{seconds / 3600:.1f}h"
 
 
-def _cost_text(cost: float, unpriced: int) -> str:
-    return f"${cost:.4f}" + (f" + unknown ({unpriced} unpriced)" if unpriced else "")
+def _money(usd: float) -> str:
+    return f"${usd:.4f}" if usd < 100 else f"${usd:,.2f}"
+
+
+class Tally:
+    """The counts behind every display; ``total`` is None until known (a stream still being read)."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.done = self.failed = self.cached = self.unpriced = 0
+        self.spent_usd = self.cached_usd = 0.0
+        self.started = time.monotonic()
+        self.requests_started: float | None = None
+
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool, cached: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        self.unpriced += not priced
+        if cached:
+            self.cached += 1
+            self.cached_usd += cost_usd
+        else:
+            self.spent_usd += cost_usd
+
+    def rate(self) -> float | None:
+        """Answers per second from the API since the first request (cache hits excluded)."""
+        if self.requests_started is None:
+            return None
+        elapsed = time.monotonic() - self.requests_started
+        answered = self.done - self.cached
+        return answered / elapsed if answered and elapsed > 0 else None
+
+    def eta(self) -> str:
+        if self.total is None:
+            return "?"
+        left = self.total - self.done
+        if left <= 0:
+            return "0s"
+        rate = self.rate()
+        return _duration(left / rate) if rate else "?"
+
+    def counts(self) -> str:
+        total = "?" if self.total is None else str(self.total)
+        percent = f" ({100 * self.done // self.total}%)" if self.total else ""
+        return f"{self.done}/{total} done{percent}, {self.failed} failed, {self.cached} cached"
+
+    def speed(self) -> str:
+        rate = self.rate()
+        if rate is None:
+            phase = "no requests yet" if self.requests_started is None else "requests started"
+            return f"{phase}, {_duration(time.monotonic() - self.started)} in"
+        return f"{rate:.1f}/s, ETA {self.eta()}"
+
+    def money(self) -> str:
+        text = f"{_money(self.spent_usd)} spent"
+        if self.unpriced:
+            text += f" + unknown ({self.unpriced} unpriced)"
+        if self.cached:
+            text += f", {_money(self.cached_usd)} cached"
+        return text
+
+
+def _fit(description: str, rest: str) -> str:
+    """``description: rest`` in 80 columns, shortening only the description."""
+    room = WIDTH - len(rest) - 2
+    if len(description) > room:
+        description = description[: max(room - 1, 0)] + "…"
+    return f"{description}: {rest}"
+
+
+def plain_lines(description: str, tally: Tally) -> list[str]:
+    """One status line, or two when one would pass 80 columns."""
+    head = _fit(description, tally.counts())
+    tail = f"{tally.speed()}; {tally.money()}"
+    one = f"{head}; {tail}"
+    return [one] if len(one) <= WIDTH else [head, "  " + tail]
 
 
 class _Quiet:
-    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None:
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True, cached: bool = False) -> None:
+        return None
+
+    def start_requests(self) -> None:
+        return None
+
+    def set_total(self, total: int) -> None:
         return None
 
     def close(self) -> None:
@@ -35,85 +128,82 @@ class _Quiet:
 
 
 class _Plain:
-    """One line to stderr at most every ``every_s`` seconds, and one at the end."""
+    """Lines to stderr: one at the start, one after a second, then at most every ``every_s``."""
 
-    def __init__(self, description: str, total: int, every_s: float = 10.0) -> None:
-        self.description, self.total, self.every_s = description, total, every_s
-        self.done = self.failed = self.unpriced = 0
-        self.cost = 0.0
-        self.started = self.last = time.monotonic()
+    def __init__(self, description: str, total: int | None, every_s: float = 10.0) -> None:
+        self.description, self.every_s = description, every_s
+        self.tally = Tally(total)
+        self.next_at = self.tally.started + 1.0
+        calls = "calls (counting as they are read)" if total is None else f"{total} calls"
+        self._print([_fit(description, calls)])
 
-    def _line(self) -> str:
-        elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = _eta(self.done, self.total, elapsed)
-        return (
-            f"{self.description}: {self.done}/{self.total} done, {self.failed} failed, "
-            f"{rate:.1f}/s, ETA {eta}, {_cost_text(self.cost, self.unpriced)}"
-        )
+    @staticmethod
+    def _print(lines: list[str]) -> None:
+        print("\n".join(lines), file=sys.stderr, flush=True)
 
-    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None:
-        self.done += 1
-        self.failed += not ok
-        self.unpriced += not priced
-        self.cost += cost_usd
+    def start_requests(self) -> None:
+        self.tally.requests_started = self.tally.requests_started or time.monotonic()
+
+    def set_total(self, total: int) -> None:
+        self.tally.total = total
+
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True, cached: bool = False) -> None:
+        self.tally.advance(ok=ok, cost_usd=cost_usd, priced=priced, cached=cached)
         now = time.monotonic()
-        if now - self.last >= self.every_s and self.done < self.total:
-            self.last = now
-            print(self._line(), file=sys.stderr, flush=True)
+        if now >= self.next_at and self.tally.done != self.tally.total:
+            self.next_at = now + self.every_s
+            self._print(plain_lines(self.description, self.tally))
 
     def close(self) -> None:
-        print(self._line(), file=sys.stderr, flush=True)
+        self._print(plain_lines(self.description, self.tally))
 
 
 class _Rich:
-    def __init__(self, description: str, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TaskProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.progress import Progress as RichProgress
+    """A bar on one line and the counts on the next, so nothing is cut at 80 columns."""
 
-        self._bar = RichProgress(
+    def __init__(self, description: str, total: int | None) -> None:
+        from rich.console import Console, RenderableType
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+        from rich.text import Text
+
+        tally = self.tally = Tally(total)
+
+        class TwoLines(RichProgress):
+            def get_renderables(self) -> Iterable[RenderableType]:
+                yield self.make_tasks_table(self.tasks)
+                for line in (f"  {tally.counts()}", f"  {tally.speed()}; {tally.money()}"):
+                    yield Text(line, no_wrap=True, overflow="ellipsis")
+
+        self._bar = TwoLines(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]:.1f}/s"),
             TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[cost]}  failed {task.fields[failed]}"),
             console=Console(stderr=True),
             transient=False,
         )
-        self._task = self._bar.add_task(description, total=total, cost="$0.0000", failed=0, rate=0.0)
-        self._started = time.monotonic()
-        self._cost = 0.0
-        self._failed = self._done = self._unpriced = 0
+        self._task = self._bar.add_task(description[:30], total=total)
         self._bar.start()
 
-    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True) -> None:
-        self._done += 1
-        self._cost += cost_usd
-        self._failed += not ok
-        self._unpriced += not priced
-        elapsed = time.monotonic() - self._started
-        fields: dict[str, Any] = {"cost": _cost_text(self._cost, self._unpriced), "failed": self._failed}
-        fields["rate"] = self._done / elapsed if elapsed > 0 else 0.0
-        self._bar.update(self._task, advance=1, **fields)
+    def start_requests(self) -> None:
+        self.tally.requests_started = self.tally.requests_started or time.monotonic()
+
+    def set_total(self, total: int) -> None:
+        self.tally.total = total
+        self._bar.update(self._task, total=total)
+
+    def advance(self, *, ok: bool, cost_usd: float, priced: bool = True, cached: bool = False) -> None:
+        self.tally.advance(ok=ok, cost_usd=cost_usd, priced=priced, cached=cached)
+        self._bar.update(self._task, advance=1)
 
     def close(self) -> None:
         self._bar.stop()
 
 
-def make_progress(mode: Mode, description: str, total: int) -> Progress:
-    """A progress display for ``total`` calls; ``auto`` picks rich on a terminal, plain lines otherwise."""
+def make_progress(mode: Mode, description: str, total: int | None) -> Progress:
+    """A progress display for ``total`` calls (None: not known yet, see `Progress.set_total`);
+    ``auto`` picks rich on a terminal, plain lines otherwise."""
     if mode == "quiet" or total == 0:
         return _Quiet()
     if mode == "auto":
