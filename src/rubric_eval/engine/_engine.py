@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -27,7 +27,7 @@ from rubric_eval.engine._cache_io import CacheStore, open_cache
 from rubric_eval.engine._limits import output_limit, raised_limit, with_defaults
 from rubric_eval.engine._pacing import Pacer
 from rubric_eval.engine._pricing import Price, price_for
-from rubric_eval.engine._progress import make_progress
+from rubric_eval.engine._progress import Progress, make_progress
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider
 from rubric_eval.engine._structured import (
@@ -121,6 +121,7 @@ class _Run:
 
     cache: CacheStore | None
     budget: Reservations
+    progress: Progress
     endpoints: dict[str, _Endpoint] = field(default_factory=dict)
     priced_cost_seen: float = 0.0
     priced_calls_seen: int = 0
@@ -201,25 +202,50 @@ class Engine:
         self, calls: Sequence[LLMCall[Any]], *, description: str = "LLM calls"
     ) -> list[LLMResult[Any]]:
         """Run calls concurrently; results come back in input order. Raises only on config errors."""
+        calls = list(calls)
+        if not calls:
+            return []
+        for config in {id(c.config): c.config for c in calls}.values():
+            self._check_config(config)  # fail fast, before any call is made
+        results: list[LLMResult[Any] | None] = [None] * len(calls)
+        async for index, result in self.astream(calls, description=description, total=len(calls)):
+            results[index] = result
+        assert all(r is not None for r in results), "the stream yields every call once"
+        return cast(list[LLMResult[Any]], results)
+
+    async def astream(
+        self,
+        calls: Iterable[LLMCall[Any]],
+        *,
+        description: str = "LLM calls",
+        total: int | None = None,
+        window: int | None = None,
+    ) -> AsyncIterator[tuple[int, LLMResult[Any]]]:
+        """Run calls as they are drawn from ``calls`` and yield ``(index, result)`` as each finishes.
+
+        ``calls`` may be a lazy iterable (e.g. records read from a file as they are needed): it is
+        read at most ``window`` calls ahead of the finished ones (default: 4 x the concurrency, at
+        least 256), so memory stays bounded and the first request goes out at once. Results come
+        in completion order. If drawing from ``calls`` raises, no new call starts; the calls
+        already started finish (and are cached and yielded), then the error is raised.
+        ``total`` (when known) is shown by the progress display; once ``calls`` is exhausted the
+        exact count is.
+        """
         started = time.monotonic()
-        configs = {id(c.config): c.config for c in calls}
-        for config in configs.values():
-            self._provider(config)  # fail fast on a missing key or unknown provider
-            if self.settings.max_cost_usd is not None and price_for(config) is None:
-                raise ConfigError(
-                    f"--max_cost is set, but the price of model {config.model!r} (config {config.name!r}) "
-                    "is unknown; set price_per_million_input and price_per_million_output in the config"
-                )
         cache = None
-        if self.settings.use_cache and calls:
+        if self.settings.use_cache:
             # Checked before any call: a damaged cache stops here, naming the file and the fix.
             wait_s = self.settings.cache_lock_wait_s
             opened = open_cache(self.settings.cache_dir or default_cache_dir(), lock_wait_s=wait_s)
             cache = CacheStore(opened, lock_wait_s=wait_s, warn=self._warn)
-        run = _Run(cache=cache, budget=self._budget.run())
-        progress = make_progress(self.settings.progress, description, len(calls))
+        progress = make_progress(self.settings.progress, description, total)
+        run = _Run(cache=cache, budget=self._budget.run(), progress=progress)
+        window = window or max(256, 4 * self.settings.max_concurrency)
+        finished: asyncio.Queue[tuple[int, LLMResult[Any]]] = asyncio.Queue()
+        tasks: dict[int, asyncio.Task[None]] = {}
+        checked: set[int] = set()
 
-        async def one(call: LLMCall[Any]) -> LLMResult[Any]:
+        async def one(index: int, call: LLMCall[Any]) -> None:
             try:
                 result = await self._call(call, run)
             except Exception as exc:  # one call's fault stays in that call
@@ -229,14 +255,44 @@ class Engine:
             spent = not result.cached and result.attempts > 0
             progress.advance(
                 ok=result.ok,
-                cost_usd=result.cost_usd if spent else 0.0,
+                cost_usd=result.cost_usd if (spent or result.cached) else 0.0,
                 priced=result.cost_known or not spent,
+                cached=result.cached,
             )
-            return result
+            finished.put_nowait((index, result))
 
+        source = iter(calls)
+        drawn = 0
+        draw_error: BaseException | None = None
+        exhausted = False
         try:
-            return list(await asyncio.gather(*(one(c) for c in calls)))
+            while tasks or not exhausted:
+                while not exhausted and len(tasks) < window:
+                    try:
+                        call = next(source, None)
+                        if call is not None and id(call.config) not in checked:
+                            self._check_config(call.config)
+                            checked.add(id(call.config))
+                    except Exception as exc:  # e.g. a bad input record: stop drawing, finish what started
+                        draw_error, call = exc, None
+                    if call is None:
+                        exhausted = True
+                        progress.set_total(drawn)
+                        break
+                    tasks[drawn] = asyncio.create_task(one(drawn, call))
+                    drawn += 1
+                    if drawn % 64 == 0:
+                        await asyncio.sleep(0)  # let the first calls go out while more are drawn
+                if not tasks:
+                    break
+                index, outcome = await finished.get()
+                tasks.pop(index, None)
+                yield index, outcome
+            if draw_error is not None:
+                raise draw_error
         finally:
+            for task in tasks.values():
+                task.cancel()
             progress.close()
             if cache is not None:
                 await cache.close()
@@ -247,6 +303,14 @@ class Engine:
         if message not in self.notices:
             self.notices.append(message)
             logger.warning("%s", message)
+
+    def _check_config(self, config: ModelConfig) -> None:
+        self._provider(config)  # fail fast on a missing key or unknown provider
+        if self.settings.max_cost_usd is not None and price_for(config) is None:
+            raise ConfigError(
+                f"--max_cost is set, but the price of model {config.model!r} (config {config.name!r}) "
+                "is unknown; set price_per_million_input and price_per_million_output in the config"
+            )
 
     async def aclose(self) -> None:
         providers, self._providers = list(self._providers.values()), {}
@@ -330,6 +394,7 @@ class Engine:
         async with endpoint.semaphore:
             if breaker.open_reason is not None:  # opened while this call waited for a slot
                 return LLMResult(ok=False, error=breaker.open_reason, cost_known=price is not None)
+            run.progress.start_requests()
             # Budget is claimed when the call really starts, so the estimate uses what has finished.
             estimate = self._estimate_cost(run, price, messages)
             if not await run.budget.reserve(estimate):
