@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -76,6 +77,154 @@ def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise InputError(f"expected a JSON object, got {type(item).__name__}", path=str(p), index=index)
     return items
+
+
+_CHUNK_CHARS = 1 << 20
+_NOT_SPACE = re.compile(r"\S")
+
+
+class _ChunkedText:
+    """A text file read in chunks, with the line number of any position (for error messages)."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+        self.buf = ""
+        self.pos = 0
+        self.lines_before = 0  # newlines in the text already dropped from ``buf``
+        self.eof = False
+
+    def more(self) -> bool:
+        """Drop what was consumed and read the next chunk; False at the end of the file."""
+        if self.eof:
+            return False
+        self.lines_before += self.buf.count("\n", 0, self.pos)
+        chunk = self.handle.read(_CHUNK_CHARS)
+        self.buf, self.pos = self.buf[self.pos :] + chunk, 0
+        self.eof = not chunk
+        return bool(chunk)
+
+    def next_char(self) -> str:
+        """The next non-space character (not consumed), or "" at the end of the file."""
+        while (match := _NOT_SPACE.search(self.buf, self.pos)) is None:
+            self.pos = len(self.buf)
+            if not self.more():
+                return ""
+        self.pos = match.start()
+        return self.buf[self.pos]
+
+    def where(self, pos: int) -> tuple[int, int]:
+        line = self.lines_before + self.buf.count("\n", 0, pos) + 1
+        column = pos - (self.buf.rfind("\n", 0, pos) + 1) + 1
+        return line, column
+
+
+def _iter_json_list(handle: TextIO, path: str) -> Iterator[Any]:
+    """The elements of a JSON list (or one JSON object), one at a time, in bounded memory."""
+    decoder = json.JSONDecoder()
+    text = _ChunkedText(handle)
+
+    def invalid(pos: int, message: str) -> InputError:
+        line, column = text.where(pos)
+        return InputError(
+            f"invalid JSON at line {line} column {column}: {message} "
+            "(expected a JSON list of records, or a .jsonl file)",
+            path=path,
+        )
+
+    def decode() -> tuple[Any, int] | json.JSONDecodeError:
+        try:
+            return decoder.raw_decode(text.buf, text.pos)
+        except json.JSONDecodeError as exc:
+            return exc
+
+    def cut(outcome: tuple[Any, int] | json.JSONDecodeError) -> bool:
+        # An error, or a bare number, at the chunk's end may just need the next chunk.
+        if isinstance(outcome, json.JSONDecodeError):
+            return True
+        return outcome[1] == len(text.buf) and not isinstance(outcome[0], (dict, list, str))
+
+    def value() -> Any:
+        text.next_char()
+        outcome = decode()
+        while cut(outcome) and text.more():
+            outcome = decode()
+        if isinstance(outcome, json.JSONDecodeError):
+            raise invalid(outcome.pos, outcome.msg)
+        text.pos = outcome[1]
+        return outcome[0]
+
+    first = text.next_char()
+    if first != "[":
+        data = value()
+        if text.next_char():
+            raise invalid(text.pos, "Extra data")
+        if not isinstance(data, dict):
+            raise InputError(f"expected a JSON list of records, got {type(data).__name__}", path=path)
+        yield data  # a single record is accepted as a list of one
+        return
+    text.pos += 1
+    separator = "]" if text.next_char() == "]" else ","
+    if separator == "]":
+        text.pos += 1
+    while separator == ",":
+        yield value()
+        separator = text.next_char()
+        text.pos += 1
+        if separator not in {",", "]"}:
+            raise invalid(text.pos - 1, "Expecting ',' delimiter" if separator else "Expecting value")
+    if text.next_char():
+        raise invalid(text.pos, "Extra data")
+
+
+def iter_raw(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Records of a JSON list (or JSONL) file one at a time, unvalidated, without holding the file.
+
+    Errors are the same as `read_raw`'s, raised when the reader reaches the problem.
+    """
+    p = Path(path)
+    try:
+        handle = p.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(p)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc}", path=str(p)) from None
+    with handle:
+        reader = _iter_jsonl if _is_jsonl(p) else _iter_json_list
+        items = reader(handle, str(p))
+        try:
+            for index, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise InputError(
+                        f"expected a JSON object, got {type(item).__name__}", path=str(p), index=index
+                    )
+                yield item
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read file: {exc}", path=str(p)) from None
+
+
+def _iter_jsonl(handle: TextIO, path: str) -> Iterator[Any]:
+    for lineno, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=path) from None
+
+
+def iter_records(
+    path: str | os.PathLike[str],
+    *,
+    model: type[RecordT] = Record,  # type: ignore[assignment]  # default is the common case
+) -> Iterator[RecordT]:
+    """Read and validate records one at a time; the first bad record raises an `InputError`."""
+    for index, item in enumerate(iter_raw(path)):
+        try:
+            yield model.model_validate(item)
+        except ValidationError as exc:
+            raise validation_error_to_input_error(
+                exc, path=str(path), index=index, record_id=item.get("id")
+            ) from None
 
 
 def validation_error_to_input_error(

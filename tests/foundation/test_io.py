@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rubric_eval import InputError, read_records, write_records
-from rubric_eval._io import read_raw
+from rubric_eval._io import iter_raw, iter_records, read_raw
 
 RUBRIC = [{"criterion": "a", "weight": 100, "performance_to_description": {"good": "x", "bad": "y"}}]
 
@@ -80,15 +80,39 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
         ("[{\"instruction\": \"x\"}, 3]", "record 1: expected a JSON object, got int"),
         ("[{\"id\": 5, \"category\": \"Math\"}]", "record 0 (id=5), field 'instruction': required field is missing"),
         ("[{\"id\": \"q\", \"instruction\": \"x\", \"rubric\": []}]", "record 0 (id=q), field 'rubric'"),
+        ("[{\"instruction\": \"x\"}\n\n {\"instruction\": \"y\"}]", "invalid JSON at line 3 column 2"),
+        ("[{\"instruction\": \"x\"},]", "invalid JSON at line 1"),
+        ("[{\"instruction\": \"x\"}] [", "invalid JSON at line 1"),
+        ("", "invalid JSON at line 1"),
     ],
 )
-def test_bad_files_name_the_file_record_and_field(tmp_path: Path, content: str, expected: str) -> None:
+@pytest.mark.parametrize("streaming", [False, True])
+def test_bad_files_name_the_file_record_and_field(
+    tmp_path: Path, content: str, expected: str, streaming: bool
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(InputError) as info:
-        read_records(path)
+        list(iter_records(path)) if streaming else read_records(path)
     assert str(path) in str(info.value)
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_streaming_reader_reads_what_the_whole_file_reader_reads(tmp_path: Path, suffix: str) -> None:
+    # Records larger than the reader's chunk, odd whitespace and non-ASCII text across chunk ends.
+    records = [
+        {"instruction": f"q{i} " + "ü✓ \\ \" x" * (40_000 * (i % 3)), "id": i, "score": 1.5e-3 * i, "ok": None}
+        for i in range(12)
+    ]
+    path = tmp_path / f"big{suffix}"
+    write_records(records, path)
+    if suffix == ".json":
+        path.write_text(" \n" + path.read_text().replace(",\n", " ,\n\t "))
+    assert [r.dump() for r in iter_records(path)] == [r.dump() for r in read_records(path)]
+    single = tmp_path / "single.json"
+    single.write_text(json.dumps(records[1]))
+    assert list(iter_raw(single)) == [records[1]]
 
 
 def test_written_files_follow_the_umask_not_the_temp_file_mode(tmp_path: Path) -> None:
