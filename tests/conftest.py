@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,29 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (Playwright's own browser download is not used)."""
+    if CHROMIUM.exists():
+        return str(CHROMIUM)
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One chromium for the whole session, driven by Playwright's sync API; skips where either is absent.
+
+    Shared by every browser test: two sync Playwright instances cannot run in one thread.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no chromium executable (apt install chromium)")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()

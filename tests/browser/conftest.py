@@ -1,34 +1,12 @@
-"""A real browser for the page tests: Debian's chromium driven by Playwright; skips where either is absent."""
+"""Page helpers for the HTML report tests; the `browser` fixture (Debian's chromium) is in tests/conftest.py."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def chromium_path() -> str | None:
-    """Debian's chromium (Playwright's own browser download is not used)."""
-    if CHROMIUM.exists():
-        return str(CHROMIUM)
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no chromium executable (apt install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class PageWatch:

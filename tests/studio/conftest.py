@@ -1,10 +1,9 @@
-"""Studio fixtures: record files, the Studio's app behind aiohttp's test client, and a real browser."""
+"""Studio fixtures: record files and the Studio's app behind aiohttp's test client."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from rubric_eval.studio import Assistant, RecordStore, StudioState, create_app
 from rubric_eval.testing import OpenAICompatibleServer
 
 CONFIG = "openai/test-llm"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def rubric(names: list[str], weights: list[float] | None = None, prefix: str = "") -> list[dict[str, Any]]:
@@ -100,16 +98,3 @@ async def client(
     async with TestClient(TestServer(create_app(make_state(rubric_file, engine_settings)))) as test_client:
         test_client.session.headers["X-Studio-Token"] = "test-token"
         yield test_client
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's chromium through Playwright (its own browser download is not used); skips when absent."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-    if executable is None:
-        pytest.skip("no chromium at /usr/bin/chromium (apt install chromium)")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
