@@ -111,3 +111,74 @@ def test_editing_10_post_fits_280_characters() -> None:
     ):
         assert kept in text, kept
     assert "18:30 GMT" in text and "Free" in text
+
+
+def test_creative_01_drabble() -> None:
+    text = _text("builtin-v2-creative-01")
+    assert words(text) == 100 and "lanyard" in text and "said" not in text.lower()
+
+
+def test_creative_02_acrostic() -> None:
+    lines = _text("builtin-v2-creative-02").splitlines()
+    assert "".join(line[0] for line in lines) == "HARBOUR"
+    assert all(6 <= words(line) <= 10 for line in lines)
+    assert not re.search(r"sea|ocean", " ".join(lines), re.IGNORECASE)
+
+
+def test_creative_03_lipogram() -> None:
+    text = _text("builtin-v2-creative-03")
+    assert "e" not in text.lower() and 60 <= words(text) == 83 <= 90
+    for fact in ("£49", "1.2 kg", "bolt cutting", "as long as you own it"):
+        assert fact in text, fact
+
+
+def test_creative_04_six_word_stories() -> None:
+    lines = _text("builtin-v2-creative-04").splitlines()
+    assert len(lines) == 5
+    assert [words(line.split(": ", 1)[1]) for line in lines] == [6] * 5
+
+
+def test_creative_05_dialogue_only() -> None:
+    lines = _text("builtin-v2-creative-05").splitlines()
+    assert len(lines) == 14 <= 16
+    assert all(re.match(r"^[A-Z][A-Z ]+: ", line) for line in lines)
+    spoken = " ".join(line.split(": ", 1)[1] for line in lines)
+    assert words(spoken) == 135 and 120 <= 135 <= 200
+    assert not re.search(r"pregnan|baby|expecting", spoken, re.IGNORECASE)
+
+
+def test_creative_06_limerick() -> None:
+    lines = _text("builtin-v2-creative-06").splitlines()
+    ends = [re.findall(r"[a-z]+", line.lower())[-1] for line in lines]
+    assert ends == ["down", "brown", "sighed", "died", "town"] and "terabyte" in lines[2]
+
+
+def test_creative_07_octopus_story() -> None:
+    text = _text("builtin-v2-creative-07")
+    assert words(text) == 235 and 200 <= 235 <= 260 and text.endswith("?")
+    for fact in ("three hearts", "It is blue", "change colour", "suckers that can taste"):
+        assert fact in text, fact
+
+
+def test_creative_08_reverse_chronology() -> None:
+    lines = _text("builtin-v2-creative-08").splitlines()
+    stamps = [line[:5] for line in lines]
+    assert len(lines) == 8 and all(re.fullmatch(r"\d{2}:\d{2}", s) for s in stamps)
+    assert stamps == sorted(stamps, reverse=True) and len(set(stamps)) == 8
+
+
+def test_creative_09_obituary() -> None:
+    text = _text("builtin-v2-creative-09")
+    assert words(text) == 183 and 150 <= 183 <= 200
+    assert 180 * 250 * 10 == 450_000 and "450,000" in text and "survived by" in text
+    assert text.splitlines()[0].endswith("2014–2025")
+
+
+def test_creative_10_recipe_poem() -> None:
+    text = _text("builtin-v2-creative-10")
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 16 and len(text.split("\n\n")) == 4
+    assert len({lines[i] for i in (3, 7, 11, 15)}) == 1
+    positions = [text.index(i) for i in ("flour", "butter", "sugar", "eggs", "lemons", "salt")]
+    assert positions == sorted(positions)
+    assert "one-eighty" in text and "forty minutes" in text
