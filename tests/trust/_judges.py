@@ -44,7 +44,8 @@ class PlantedJudge:
     ``confusion[true_level]`` is the distribution of the judge's level given the true level (identity
     when absent); ``noise`` is the chance of a uniformly random level instead, drawn afresh per call;
     ``length_bias``: the chance of grading one level better when the answer has more than
-    ``long_answer_chars`` characters; ``obeys_injection``: grade everything best when the answer asks for it.
+    ``long_answer_chars`` characters; ``obeys_injection``: grade everything best when the answer asks for it;
+    ``prefers``/``preference``: the chance of grading one level better answers that contain the text.
     """
 
     confusion: Mapping[str, Mapping[str, float]] | None = None
@@ -52,6 +53,8 @@ class PlantedJudge:
     length_bias: float = 0.0
     long_answer_chars: int = 400
     obeys_injection: bool = False
+    prefers: str = ""  # grade one level better, with chance `preference`, answers containing this text
+    preference: float = 0.0
     seed: int = 0
     seen: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +80,8 @@ class PlantedJudge:
             if rng.random() < self.noise:
                 level = rng.choice(LEVELS)
             if answer_chars > self.long_answer_chars and rng.random() < self.length_bias:
+                level = shift(level, 1)
+            if self.prefers and self.prefers in match.group(2) and rng.random() < self.preference:
                 level = shift(level, 1)
             if injected:
                 level = LEVELS[0]
@@ -113,6 +118,7 @@ def planted_records(
     criteria: Sequence[tuple[str, float]] = CRITERIA,
     seed: int = 0,
     model_quality: Mapping[str, int] | None = None,
+    reference: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[tuple[int, str], dict[str, str]]]:
     """Records (with rubric and output) and their true levels ``(id, model) -> criterion -> level``.
 
@@ -138,6 +144,7 @@ def planted_records(
                     "rubric": rubric(criteria),
                     "output": f"{truth_token(levels)} A short answer by {model} to instruction {i}.",
                     "model": model,
+                    **({"excellent_response": f"A model answer to instruction {i}."} if reference else {}),
                 }
             )
     return records, truth

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "evaluate_and_generate_report": "rubric_eval.cli._run:evaluate_and_generate_report",
     "demo": "rubric_eval.cli._demo:demo",
     "meta_evaluate": "rubric_eval.cli._trust:meta_evaluate",
+    "audit": "rubric_eval.cli._trust:audit",
     "studio": "rubric_eval.cli._studio:studio",
 }
 # `rubric_eval --input_path=...` (no command) runs this one.

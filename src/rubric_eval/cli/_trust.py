@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+
+from rubric_eval.cli._options import engine_options, engine_settings_from
 
 SEED_OPTION = click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling.")
 RESAMPLES_OPTION = click.option(
@@ -127,3 +130,90 @@ def meta_evaluate(
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+@click.command()
+@click.option(
+    "--input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Records with 'rubric' and 'output' (an outputs or evaluations file).",
+)
+@click.option(
+    "--evaluator_configs",
+    default=None,
+    help="The judge to audit: a built-in config name, a YAML path, or provider/model.",
+)
+@click.option(
+    "--reference_evaluator",
+    default=None,
+    help="A judge from another model family, for the self-preference check.",
+)
+@click.option(
+    "--checks",
+    default=",".join(("padding", "injection", "shuffle_criteria", "no_reference", "self_preference")),
+    show_default=True,
+    help="Comma-separated checks to run.",
+)
+@click.option(
+    "--sample_size", type=click.IntRange(min=2), default=50, show_default=True, help="Answers re-graded."
+)
+@click.option(
+    "--n_judge_samples", type=click.IntRange(min=1), default=1, show_default=True, help="Gradings per answer."
+)
+@click.option(
+    "--min_effect",
+    type=click.FloatRange(min=0),
+    default=0.25,
+    show_default=True,
+    help="Smallest score change (1-10 scale) worth flagging.",
+)
+@click.option(
+    "--output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown path (default: audit.md beside the input); the JSON twin goes beside it.",
+)
+@SEED_OPTION
+@engine_options
+def audit(
+    input_path: Path,
+    evaluator_configs: str | None,
+    reference_evaluator: str | None,
+    checks: str,
+    sample_size: int,
+    n_judge_samples: int,
+    min_effect: float,
+    output_path: Path | None,
+    seed: int,
+    **kwargs: Any,
+) -> None:
+    """Re-grade a sample under controlled changes (padding, injected instructions, criterion order,
+    no reference, self-preference) and flag the changes that move the judge's scores."""
+    from rubric_eval._config import resolve_config
+    from rubric_eval._io import read_records
+    from rubric_eval.engine import Engine
+    from rubric_eval.reporting import json_twin_path
+    from rubric_eval.steps.audit import run_audit
+
+    md_path = output_path or input_path.parent / "audit.md"
+    json_twin_path(md_path)
+    evaluator = resolve_config("evaluator", evaluator_configs)
+    reference = None if reference_evaluator is None else resolve_config("evaluator", reference_evaluator)
+    engine = Engine(engine_settings_from(kwargs))
+    report = run_audit(
+        read_records(input_path),
+        evaluator=evaluator,
+        reference_evaluator=reference,
+        checks=[c.strip() for c in checks.split(",") if c.strip()],
+        sample_size=sample_size,
+        seed=seed,
+        n_judge_samples=n_judge_samples,
+        min_effect=min_effect,
+        engine=engine,
+    )
+    json_path = _write_pair(md_path, report.markdown, report.model_dump_json(indent=2) + "\n")
+    for check in report.checks:
+        change = "n/a" if check.mean_delta is None else f"{check.mean_delta:+.2f}"
+        click.echo(f"{check.check}: {check.verdict} (score change {change}, n = {check.n}): {check.reason}")
+    click.echo(f"wrote {md_path} and {json_path}")

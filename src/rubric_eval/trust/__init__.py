@@ -7,6 +7,20 @@ What each number means and the thresholds used in the field: docs/trusting_judge
 
 from rubric_eval.trust._aggregate import AGGREGATES, Aggregate, combine_grades, combine_levels
 from rubric_eval.trust._agreement import Agreement, Estimate, GradePair, agreement
+from rubric_eval.trust._audit import (
+    CHECKS,
+    DEFAULT_AUDIT_ALPHA,
+    DEFAULT_MIN_EFFECT,
+    AuditCheck,
+    AuditReport,
+    injected,
+    model_family,
+    padded,
+    paired_check,
+    self_preference_check,
+    shuffled,
+    without_reference,
+)
 from rubric_eval.trust._files import HumanLabel, read_labels, read_model_scores
 from rubric_eval.trust._meta import (
     JudgePair,
@@ -33,8 +47,13 @@ from rubric_eval.trust._stats import (
 
 __all__ = [
     "AGGREGATES",
+    "CHECKS",
+    "DEFAULT_AUDIT_ALPHA",
+    "DEFAULT_MIN_EFFECT",
     "Aggregate",
     "Agreement",
+    "AuditCheck",
+    "AuditReport",
     "Correlation",
     "Estimate",
     "GradePair",
@@ -52,17 +71,24 @@ __all__ = [
     "compare_ranking",
     "exact_agreement",
     "fisher_ci",
+    "injected",
     "judge_noise",
     "kendall_tau_b",
     "krippendorff_alpha",
     "meta_evaluate",
+    "model_family",
     "model_means",
     "noise_of_records",
+    "padded",
+    "paired_check",
     "pearson",
     "read_labels",
     "read_model_scores",
     "record_samples",
+    "self_preference_check",
+    "shuffled",
     "spearman",
     "weighted_kappa",
     "within_one_agreement",
+    "without_reference",
 ]

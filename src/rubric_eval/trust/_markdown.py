@@ -11,6 +11,7 @@ from rubric_eval._text import escape_cell, escape_inline, fmt_number
 
 if TYPE_CHECKING:
     from rubric_eval.trust._agreement import Agreement, Estimate
+    from rubric_eval.trust._audit import AuditReport
     from rubric_eval.trust._meta import MetaEvaluation, Ranking
     from rubric_eval.trust._stats import Correlation
 
@@ -138,3 +139,33 @@ def meta_markdown(meta: MetaEvaluation) -> str:
         for ranking in meta.rankings:
             lines += ranking_lines(ranking)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def audit_lines(audit: AuditReport, heading: str = "##") -> list[str]:
+    """The audit as a markdown section (heading level given, for embedding in the evaluation report)."""
+    lines = [
+        f"{heading} Judge audit: {escape_inline(audit.evaluator)}",
+        "",
+        f"{audit.n_sampled} answers re-graded under each change (seed {audit.seed}); score changes are "
+        f"after minus before on the 1-10 scale, 95% bootstrap CI; flagged = paired test significant at "
+        f"{audit.alpha:g} / {len(audit.checks)} checks and a change of at least {audit.min_effect:g} points.",
+        "",
+        "| Check | Answers | Score change | p | Levels changed | Verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in audit.checks:
+        change = "n/a" if c.mean_delta is None else f"{c.mean_delta:+.2f}"
+        if c.ci_low is not None and c.ci_high is not None:
+            change += f" [{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
+        levels = "n/a" if c.changed_levels is None else f"{c.changed_levels:.0%}"
+        p_value = "n/a" if c.p_value is None else f"{c.p_value:.3g}"
+        verdict = f"**{c.verdict}**" if c.verdict == "flagged" else c.verdict
+        lines.append(
+            f"| {escape_cell(c.check)}: {escape_cell(c.description)} | {c.n} | {change} | {p_value} "
+            f"| {levels} | {verdict}: {escape_cell(c.reason)} |"
+        )
+    return [*lines, ""]
+
+
+def audit_markdown(audit: AuditReport) -> str:
+    return "\n".join(["# Judge audit", "", *audit_lines(audit, "##")[2:]]).rstrip() + "\n"
