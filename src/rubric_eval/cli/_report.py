@@ -43,6 +43,18 @@ def report_options(func: F) -> F:
             "None: no leaderboard file, rank only the models in this input).",
         ),
         click.option(
+            "--audit_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="An audit.json from `rubric_eval audit`, shown as the report's audit section.",
+        ),
+        click.option(
+            "--meta_evaluation_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="A meta_evaluation.json from `rubric_eval meta_evaluate`, shown in the report.",
+        ),
+        click.option(
             "--dataset_name",
             default=None,
             help="Dataset name in the report and leaderboard (default: the records' dataset_name field, "
@@ -74,6 +86,19 @@ def report_kwargs(kwargs: dict[str, Any], report_path: Path) -> dict[str, Any]:
         "context_tokens": DEFAULT_CONTEXT_TOKENS if context is None else context,
         "leaderboard_path": resolve_leaderboard_path(kwargs.pop("leaderboard_path"), report_path),
         "dataset": kwargs.pop("dataset_name"),
+        **trust_sections(kwargs.pop("audit_path"), kwargs.pop("meta_evaluation_path")),
+    }
+
+
+def trust_sections(audit_path: Path | None, meta_path: Path | None) -> dict[str, Any]:
+    """The audit and meta-evaluation files as `generate_report` arguments (read before any LLM call)."""
+    from rubric_eval.trust import AuditReport, MetaEvaluation, read_json_model
+
+    return {
+        "audit": None if audit_path is None else read_json_model(audit_path, AuditReport, "an audit"),
+        "meta_evaluation": None
+        if meta_path is None
+        else read_json_model(meta_path, MetaEvaluation, "a meta-evaluation"),
     }
 
 

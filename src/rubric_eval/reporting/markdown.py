@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from rubric_eval._text import escape_cell, escape_inline, fmt_cost, fmt_duration, fmt_number
 from rubric_eval.reporting.leaderboard import above_next_text
+from rubric_eval.trust import audit_lines, diagnostics_lines, judging_lines, meta_summary_lines
 
 if TYPE_CHECKING:
     from rubric_eval.reporting.report import EvaluationReport, ModelReport
@@ -138,6 +139,8 @@ def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, lea
             f"{cat.n_unscored} |"
         )
     lines += ["", *_grading_lines(model), ""]
+    if model.judging is not None:
+        lines += judging_lines(model.judging)
     if leaderboard:
         lines += [_leaderboard_caption(report), "", *_leaderboard_table(report), ""]
     lines += [f"{h} Qualitative evaluation", "", "**Feedback**:", ""]
@@ -167,4 +170,17 @@ def render_markdown(report: EvaluationReport) -> str:
             lines += [f"## Model: {escape_inline(model.model)}", ""]
             lines += _model_sections(report, model, "###", leaderboard=False)
             lines.append("")
+    lines += _trust_sections(report)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _trust_sections(report: EvaluationReport) -> list[str]:
+    """Rubric diagnostics, the judge audit and the meta-evaluation, when the report has them."""
+    lines: list[str] = []
+    if report.rubric_diagnostics is not None:
+        lines += diagnostics_lines(report.rubric_diagnostics, "##")
+    if report.audit is not None:
+        lines += audit_lines(report.audit, "##")
+    if report.meta_evaluation is not None:
+        lines += meta_summary_lines(report.meta_evaluation, "##")
+    return lines

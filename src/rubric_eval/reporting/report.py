@@ -40,6 +40,14 @@ from rubric_eval.reporting.scoring import (
     score_stats,
 )
 from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
+from rubric_eval.trust import (
+    AuditReport,
+    JudgingSummary,
+    MetaEvaluation,
+    RubricDiagnostics,
+    judging_summary,
+    rubric_diagnostics,
+)
 
 UNKNOWN_MODEL = "unknown model"
 
@@ -96,6 +104,9 @@ class ModelReport(BaseModel):
     evaluation_time_s: float = Field(description="Sum of judge call latencies (not wall-clock time).")
     n_cached: int = Field(description="Judge calls answered from the cache.")
     summary: FeedbackSummary
+    judging: JudgingSummary | None = Field(
+        None, description="Repeated judging (judge noise in the SEM), panel agreement, escalation."
+    )
 
     @property
     def total_cost_usd(self) -> float | None:
@@ -119,6 +130,9 @@ class EvaluationReport(BaseModel):
     leaderboard_path: str | None = None
     alpha: float = DEFAULT_ALPHA
     notes: list[str] = Field(default_factory=list)
+    rubric_diagnostics: RubricDiagnostics | None = Field(None, description="With two or more models.")
+    audit: AuditReport | None = Field(None, description="From `rubric_eval audit`, when given.")
+    meta_evaluation: MetaEvaluation | None = Field(None, description="From `rubric_eval meta_evaluate`.")
 
     @property
     def markdown(self) -> str:
@@ -298,6 +312,7 @@ def _model_report(
         evaluation_time_s=sum(_extra_number(r, "evaluation_time_per_example") for r in records),
         n_cached=int(sum(_extra_number(r, "evaluation_cached") for r in records)),
         summary=summary,
+        judging=judging_summary(records, n_resamples=n_resamples, seed=seed),
     )
     keys = _instruction_keys(records)
     row = LeaderboardRow(
@@ -365,6 +380,8 @@ def generate_report(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     source: str = "evaluations",
+    audit: AuditReport | None = None,
+    meta_evaluation: MetaEvaluation | None = None,
 ) -> EvaluationReport:
     """Build the evaluation report of evaluated records (one section per ``model``).
 
@@ -372,6 +389,8 @@ def generate_report(
     ``summarizer="None"`` skips the LLM summary. ``leaderboard_path``: a leaderboard JSON file to
     update and rank against (else models are ranked within these evaluations). Write it with
     ``report.write("evaluation_report.md")`` (also writes ``evaluation_report.json``).
+    ``audit`` / ``meta_evaluation`` (from `rubric_eval audit` / `meta_evaluate`) become report sections;
+    rubric diagnostics are computed whenever two or more models were graded.
     """
     records, _ = to_records(evaluations, source=source)
     if not records:
@@ -433,6 +452,9 @@ def generate_report(
         leaderboard=rank_rows(ranked_input, n_resamples=n_resamples, seed=seed),
         leaderboard_path=None if leaderboard_path is None else str(leaderboard_path),
         notes=notes,
+        rubric_diagnostics=rubric_diagnostics(records),
+        audit=audit,
+        meta_evaluation=meta_evaluation,
     )
 
 

@@ -26,7 +26,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rubric_eval.records import Record, Rubric
-from rubric_eval.reporting.scoring import bootstrap_ci, paired_sign_flip_test
 
 Check = Literal["padding", "injection", "shuffle_criteria", "no_reference", "self_preference"]
 CHECKS: tuple[Check, ...] = ("padding", "injection", "shuffle_criteria", "no_reference", "self_preference")
@@ -194,6 +193,9 @@ def paired_check(
     n_skipped: int = 0,
 ) -> AuditCheck:
     """Compare the scores of the same answers before and after a change (None = unscored, skipped)."""
+    # Imported here: the report (reporting) embeds trust models, so trust must not import reporting early.
+    from rubric_eval.reporting.scoring import bootstrap_ci, paired_sign_flip_test
+
     pairs = [(b, a) for b, a in zip(before, after, strict=True) if b is not None and a is not None]
     skipped = n_skipped + len(before) - len(pairs)
     deltas = [a - b for b, a in pairs]

@@ -21,13 +21,14 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rubric_eval.errors import InputError
 
 SCORE_COLUMNS = ("score", "rating", "elo", "arena_score")
+M = TypeVar("M", bound=BaseModel)
 
 
 class HumanLabel(BaseModel):
@@ -143,3 +144,20 @@ def read_model_scores(path: str | os.PathLike[str]) -> dict[str, float]:
     if not scores:
         raise InputError("no model scores in the file", path=str(p))
     return scores
+
+
+def read_json_model(path: str | os.PathLike[str], model: type[M], what: str) -> M:
+    """Read a JSON file written by rubric_eval (an audit, a meta-evaluation) into its model."""
+    p = Path(path)
+    try:
+        return model.model_validate_json(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", path=str(p)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or None
+        raise InputError(
+            f"not {what} written by rubric_eval: {first['msg']}", path=str(p), field=field
+        ) from None

@@ -12,6 +12,8 @@ from rubric_eval._text import escape_cell, escape_inline, fmt_number
 if TYPE_CHECKING:
     from rubric_eval.trust._agreement import Agreement, Estimate
     from rubric_eval.trust._audit import AuditReport
+    from rubric_eval.trust._diagnostics import RubricDiagnostics
+    from rubric_eval.trust._judging import JudgingSummary
     from rubric_eval.trust._meta import MetaEvaluation, Ranking
     from rubric_eval.trust._stats import Correlation
 
@@ -169,3 +171,129 @@ def audit_lines(audit: AuditReport, heading: str = "##") -> list[str]:
 
 def audit_markdown(audit: AuditReport) -> str:
     return "\n".join(["# Judge audit", "", *audit_lines(audit, "##")[2:]]).rstrip() + "\n"
+
+
+def judging_lines(judging: JudgingSummary) -> list[str]:
+    """A model's judging: the SEM split by judge noise, panel agreement, escalation savings."""
+    lines = ["**How the judging was done**:", ""]
+    if judging.aggregate:
+        rule = escape_inline(judging.aggregate)
+        lines.append(f"- Gradings combined per criterion by `{rule}` (docs/trusting_judges.md).")
+    noise = judging.noise
+    if noise is not None:
+        share = "n/a" if noise.judge_share is None else f"{noise.judge_share:.0%}"
+        if noise.judge_share_ci_low is not None and noise.judge_share_ci_high is not None:
+            share += f" [{noise.judge_share_ci_low:.0%}, {noise.judge_share_ci_high:.0%}]"
+        k, n = f"{noise.samples_per_instruction:g}", noise.n_instructions
+        parts = (
+            f"SEM {fmt_number(noise.sem)} = instructions {fmt_number(noise.sem_instructions)} "
+            f"and judge noise {fmt_number(noise.sem_judge)} (added in squares)"
+        )
+        lines += [
+            f"- Repeated judging ({k} gradings per answer, {n} instructions): {parts}; judge noise is "
+            f"{share} of the score's variance; one grading per answer would give SEM "
+            f"{fmt_number(noise.sem_single_sample)}.",
+            f"- Judge self-consistency: {_pct(noise.identical_levels)} of criteria got the same level in "
+            f"every repeat; {_pct(noise.pairwise_agreement)} of pairs of repeats agree; one grading of an "
+            f"instruction varies by {fmt_number(noise.within_sd)} points (SD).",
+        ]
+    for pair in judging.panel:
+        a = pair.agreement
+        if a is None:
+            continue
+        names = f"{escape_inline(pair.evaluator_a)} vs {escape_inline(pair.evaluator_b)}"
+        lines.append(
+            f"- Panel agreement, {names}: {a.n_items} criteria, exact {fmt_estimate(a.exact)}, "
+            f"kappa {fmt_estimate(a.kappa_quadratic)}, score Pearson {fmt_estimate(a.score_pearson)}."
+        )
+    esc = judging.escalation
+    if esc is not None:
+        cost = "unknown" if esc.cost_saved_usd is None else f"about ${esc.cost_saved_usd:.4f}"
+        strong = escape_inline(esc.escalate_to or "the stronger judge")
+        lines.append(
+            f"- Escalation to {strong}: {esc.n_escalated} of {esc.n_answers} answers (where the panel "
+            f"disagreed); {esc.calls_saved} calls saved, cost saved {cost}."
+        )
+    return [*lines, ""]
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _usage_line(diag: RubricDiagnostics) -> str:
+    total = sum(diag.level_usage.values()) or 1
+    usage = ", ".join(f"{escape_inline(lv)} {n / total:.0%}" for lv, n in diag.level_usage.items())
+    line = f"- Levels given: {usage}."
+    if diag.unused_levels:
+        line += f" Never used: {escape_inline(', '.join(diag.unused_levels))}."
+    if diag.dominant_level:
+        line += f" **{escape_inline(diag.dominant_level)}** is given to more than 80% of criteria."
+    return line
+
+
+def diagnostics_lines(diag: RubricDiagnostics, heading: str = "##") -> list[str]:
+    """Rubric diagnostics: which rows to revise."""
+    n = diag.n_rows
+    lines = [
+        f"{heading} Rubric diagnostics",
+        "",
+        f"{n} rubric rows over {diag.n_instructions} instructions graded for {diag.n_models} models; "
+        "rows to revise are listed first.",
+        "",
+        _usage_line(diag),
+        f"- {diag.n_constant_rows} of {n} rows gave every model the same level (they separate no models).",
+        f"- {diag.n_redundant_pairs} pairs of rows gave every model identical levels (possibly redundant).",
+        f"- {diag.n_ranking_sensitive_rows} rows change the model ranking when their weight is 0 or doubled.",
+        "",
+    ]
+    if diag.least_separating:
+        lines += [
+            "Least separating rows (score variance between models; with repeats, against judge noise):",
+            "",
+            "| Instruction | Criterion | Levels used | Between-model variance | Separation |",
+            "|---|---|---|---:|---:|",
+        ]
+        for row in diag.least_separating:
+            used = escape_cell(", ".join(row.levels_used))
+            lines.append(
+                f"| {escape_cell(row.instruction)} | {escape_cell(row.criterion)} | {used} "
+                f"| {row.between_variance:.2f} | {fmt_number(row.separation)} |"
+            )
+        lines.append("")
+    if diag.redundant_pairs:
+        lines += ["Possibly redundant rows:", ""]
+        for p in diag.redundant_pairs:
+            pair = f"{escape_inline(p.criterion_a)} = {escape_inline(p.criterion_b)}"
+            lines.append(f"- {escape_inline(p.instruction)}: {pair} for all {p.n_models} models")
+        lines.append("")
+    sensitive = [s for s in diag.weight_sensitivity if s.max_rank_change > 0]
+    if sensitive:
+        lines += [
+            "Rows whose weight moves the ranking:",
+            "",
+            "| Instruction | Criterion | Weight | Kendall tau if removed | if doubled | Max rank change |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for s in sensitive:
+            taus = f"{fmt_number(s.tau_if_removed)} | {fmt_number(s.tau_if_doubled)}"
+            lines.append(
+                f"| {escape_cell(s.instruction)} | {escape_cell(s.criterion)} | {s.weight:.0f}% | {taus} "
+                f"| {s.max_rank_change} |"
+            )
+        lines.append("")
+    return lines
+
+
+def meta_summary_lines(meta: MetaEvaluation, heading: str = "##") -> list[str]:
+    """A short meta-evaluation section for the evaluation report (the full page is meta_evaluate's)."""
+    lines = [f"{heading} Judge meta-evaluation", ""]
+    rows = [(j.evaluator, j.agreement) for j in meta.judges]
+    if meta.human_ceiling is not None:
+        rows.append(("human vs human (ceiling)", meta.human_ceiling))
+    rows += [(f"{p.evaluator_a} vs {p.evaluator_b}", p.agreement) for p in meta.judge_pairs]
+    if rows:
+        lines += [*agreement_table(rows), ""]
+    for ranking in meta.rankings:
+        lines += ranking_lines(ranking)
+    return lines

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 
 from rubric_eval.errors import InputError
 from rubric_eval.records import Record
-from rubric_eval.reporting.scoring import level_scores
 from rubric_eval.trust._agreement import Agreement, GradePair, agreement
 from rubric_eval.trust._files import HumanLabel
 from rubric_eval.trust._stats import (
@@ -35,6 +34,7 @@ from rubric_eval.trust._stats import (
 
 UNKNOWN_EVALUATOR = "unknown evaluator"
 UNKNOWN_MODEL = "unknown model"
+MIN_RANKED_MODELS = 3
 
 
 def _norm(text: str) -> str:
@@ -59,6 +59,13 @@ class _Answer:
     weights: dict[str, float]  # normalised criterion name -> weight
     names: dict[str, str]  # normalised criterion name -> name as written
     grades: dict[str, _Grade | None]  # normalised criterion name -> the judge's grade (None: unscored)
+
+
+def level_scores(levels: Sequence[str]) -> dict[str, float]:
+    """`rubric_eval.reporting.scoring.level_scores`, imported late: reporting embeds trust models."""
+    from rubric_eval.reporting.scoring import level_scores as scores
+
+    return scores(levels)
 
 
 def _answers(records: Sequence[Record]) -> dict[str, list[_Answer]]:
@@ -327,6 +334,9 @@ def compare_ranking(
     ours = [p[1] for p in pairs]
     theirs = [p[2] for p in pairs]
     n = len(pairs)
+    if n < MIN_RANKED_MODELS:
+        # Two points always correlate perfectly: the number would say nothing.
+        ours, theirs = [], []
     return Ranking(
         evaluator=evaluator,
         n_models=n,
@@ -334,8 +344,8 @@ def compare_ranking(
         spearman=fisher_ci(spearman(ours, theirs), n, method="spearman", confidence=confidence),
         kendall=fisher_ci(kendall_tau_b(ours, theirs), n, method="kendall", confidence=confidence),
         models=[p[0] for p in pairs],
-        scores=ours,
-        reference_scores=theirs,
+        scores=[p[1] for p in pairs],
+        reference_scores=[p[2] for p in pairs],
         unmatched=sorted(unmatched),
         reference_unmatched=sorted(m for m in reference if m not in used),
     )
