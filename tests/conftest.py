@@ -25,14 +25,17 @@ def _private_llm_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 
 @pytest.fixture
 def make_openai_server() -> Iterator[Callable[..., OpenAICompatibleServer]]:
-    """Factory: ``make_openai_server(handler=..., faults=[...], latency_s=...)`` -> a started server.
+    """Factory: ``make_openai_server(handler=..., faults=[...], latency_s=...)`` -> a started server
+    (``server_class=BatchServer`` for the one with batch endpoints).
 
     Every server started through it is stopped at teardown.
     """
     servers: list[OpenAICompatibleServer] = []
 
-    def make(*args: Any, **kwargs: Any) -> OpenAICompatibleServer:
-        server = OpenAICompatibleServer(*args, **kwargs).start()
+    def make(
+        *args: Any, server_class: type[OpenAICompatibleServer] = OpenAICompatibleServer, **kwargs: Any
+    ) -> OpenAICompatibleServer:
+        server = server_class(*args, **kwargs).start()
         servers.append(server)
         return server
 

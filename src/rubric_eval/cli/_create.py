@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from rubric_eval.cli._options import engine_options, engine_settings_from, input_path, output_path
+from rubric_eval.cli._options import (
+    echo_engine_totals,
+    engine_options,
+    engine_settings_from,
+    input_path,
+    output_path,
+)
 
 _OVERWRITE = click.option(
     "--overwrite",
@@ -52,7 +58,7 @@ def _read(path: Path, max_instances: int | None) -> list[Any]:
     return records if max_instances is None else records[:max_instances]
 
 
-def _finish(summaries: list[Any], records: list[Any], path: Path) -> None:
+def _finish(summaries: list[Any], records: list[Any], path: Path, engine: Any = None) -> None:
     """Write the records, print what happened, exit 1 if any call failed."""
     from rubric_eval._io import write_records
 
@@ -64,6 +70,8 @@ def _finish(summaries: list[Any], records: list[Any], path: Path) -> None:
         click.echo(head)
         for line in failures:
             click.secho(line, fg="red", err=True)
+    if engine is not None:
+        echo_engine_totals(engine)
     click.echo(f"wrote {len(records)} records to {path}")
     if any(summary.failures for summary in summaries):
         click.secho(
@@ -108,7 +116,7 @@ def brainstorm_rubrics(
     engine = _engine(kwargs)
     records = _read(input_path, max_instances)
     out, summary = run_brainstorm(records, config=config, engine=engine, overwrite=overwrite)
-    _finish([summary], out, output_path)
+    _finish([summary], out, output_path, engine)
 
 
 @click.command()
@@ -147,7 +155,7 @@ def generate_rubrics(
         levels=level_names,
         path=str(input_path),
     )
-    _finish([summary], out, output_path)
+    _finish([summary], out, output_path, engine)
 
 
 @click.command()
@@ -186,7 +194,7 @@ def brainstorm_and_generate_rubrics(
         overwrite=overwrite,
         levels=level_names,
     )
-    _finish(summaries, out, output_path)
+    _finish(summaries, out, output_path, engine)
 
 
 @click.command()
@@ -235,7 +243,7 @@ def generate_outputs(
     source = None if input_path is None else str(input_path)
     dataset = dataset_label(source, max_instances, seed, benchmark=name)
     out, summary = run_outputs(records, config=config, engine=engine, dataset_name=dataset)
-    _finish([summary], out, output_path)
+    _finish([summary], out, output_path, engine)
 
 
 @click.command()

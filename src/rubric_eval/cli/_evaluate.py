@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 
 import click
 
-from rubric_eval.cli._options import engine_options, engine_settings_from, input_path, output_path
+from rubric_eval.cli._options import (
+    echo_engine_totals,
+    engine_options,
+    engine_settings_from,
+    input_path,
+    output_path,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +65,8 @@ def judging_plan_from(evaluator_configs: str | None, kwargs: dict[str, Any]) -> 
         aggregate=kwargs.pop("judge_aggregate"),
         escalate_to=kwargs.pop("escalate_to"),
     )
+
+
 MAX_INSTANCES_OPTION = click.option(
     "--max_instances",
     type=click.IntRange(min=1),
@@ -144,6 +152,7 @@ def evaluate(
     lines, failed = evaluation_lines(out)
     for line in lines:
         click.echo(line)
+    echo_engine_totals(engine)
     click.echo(f"wrote {len(out)} evaluations to {output_path}")
     report_failures(failed)
     if failed:

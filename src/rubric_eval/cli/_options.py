@@ -82,6 +82,20 @@ def engine_options(func: F) -> F:
             help="Stop cleanly before spending more than this many USD.",
         ),
         click.option("--quiet", is_flag=True, default=False, help="No progress bar or progress lines."),
+        click.option(
+            "--batch",
+            is_flag=True,
+            default=False,
+            help="Send uncached calls through the provider's batch API (OpenAI, Anthropic): half price, "
+            "results within 24 h; a killed run, rerun, resumes the same batches.",
+        ),
+        click.option(
+            "--batch_poll",
+            "batch_poll_s",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help="Seconds between batch status checks (default 30).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -99,6 +113,8 @@ ENGINE_OPTION_NAMES = (
     "no_cache",
     "max_cost_usd",
     "quiet",
+    "batch",
+    "batch_poll_s",
 )
 
 
@@ -115,3 +131,11 @@ def engine_settings_from(kwargs: dict[str, Any]) -> Any:
     if values.get("quiet"):
         settings["progress"] = "quiet"
     return EngineSettings(**settings)
+
+
+def echo_engine_totals(engine: Any) -> None:
+    """Print the engine's run summary (calls, cache, batches, tokens, cost) after a command."""
+    from rubric_eval.engine import totals_lines
+
+    for line in totals_lines(engine.totals):
+        click.echo(line)

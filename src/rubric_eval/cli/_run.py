@@ -20,7 +20,7 @@ from rubric_eval.cli._evaluate import (
     judging_plan_from,
     report_failures,
 )
-from rubric_eval.cli._options import engine_options, engine_settings_from, input_path
+from rubric_eval.cli._options import echo_engine_totals, engine_options, engine_settings_from, input_path
 from rubric_eval.cli._report import print_report, report_kwargs, report_options
 from rubric_eval.errors import InputError
 
@@ -107,6 +107,7 @@ def _pipeline(
     md, js = report.write(report_path)
     page = write_html(report, evaluations, html_path_for(report_path), source=str(evaluations_path))
     print_report(report, md, js, page)
+    echo_engine_totals(engine)
     report_failures(failed)
     if failed:
         raise SystemExit(1)

@@ -5,6 +5,7 @@ from rubric_eval.engine._pricing import lookup_price, price_for
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider, provider_names, register_provider
 from rubric_eval.engine._structured import extract_json, resolve_local_ref
+from rubric_eval.engine._summary import totals_lines
 from rubric_eval.engine._types import (
     ChatMessage,
     LLMCall,
@@ -39,4 +40,5 @@ __all__ = [
     "redact",
     "register_provider",
     "resolve_local_ref",
+    "totals_lines",
 ]

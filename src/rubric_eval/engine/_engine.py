@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rubric_eval.engine._batch import BatchOutcome, run_batches
 from rubric_eval.engine._breaker import Breaker
 from rubric_eval.engine._budget import BUDGET_EXHAUSTED, Budget, Reservations
 from rubric_eval.engine._cache import CachedAnswer, cache_key, default_cache_dir
@@ -87,6 +88,11 @@ class EngineSettings(BaseModel):
     cache_lock_wait_s: float = Field(
         default=60.0, ge=0, description="How long to wait for a cache locked by another process."
     )
+    batch: bool = Field(default=False, description="Send uncached calls through the provider's batch API.")
+    batch_poll_s: float = Field(default=30.0, gt=0, description="Seconds between batch status checks.")
+    batch_max_wait_s: float | None = Field(
+        default=None, gt=0, description="Cancel batches still running after this long; the rest run live."
+    )
 
 
 @dataclass
@@ -103,6 +109,8 @@ class RunTotals:
     cost_usd: float = 0.0
     unpriced_calls: int = 0
     wall_s: float = 0.0
+    batch_calls: int = 0
+    cost_at_live_price_usd: float = 0.0  # what ``cost_usd`` would have been without batch discounts
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -245,9 +253,12 @@ class Engine:
         tasks: dict[int, asyncio.Task[None]] = {}
         checked: set[int] = set()
 
+        batched = BatchOutcome()
+
         async def one(index: int, call: LLMCall[Any]) -> None:
             try:
-                result = await self._call(call, run)
+                done = batched.results.get(index)
+                result = done if done is not None else batched.charge(index, await self._call(call, run))
             except Exception as exc:  # one call's fault stays in that call
                 logger.debug("call %s failed", call.label, exc_info=True)
                 result = LLMResult(ok=False, error=f"this call could not be completed: {_describe(exc)}")
@@ -266,6 +277,11 @@ class Engine:
         draw_error: BaseException | None = None
         exhausted = False
         try:
+            if self.settings.batch:
+                # A batch is submitted whole, so in batch mode every call is drawn first.
+                calls = list(calls)
+                source = iter(calls)
+                batched = await run_batches(self, calls, run, description)
             while tasks or not exhausted:
                 while not exhausted and len(tasks) < window:
                     try:
@@ -339,6 +355,8 @@ class Engine:
         totals.input_tokens += result.usage.input_tokens
         totals.output_tokens += result.usage.output_tokens
         totals.cost_usd += result.cost_usd
+        totals.batch_calls += result.batched
+        totals.cost_at_live_price_usd += result.cost_usd + result.batch_cost_usd  # batch price = half
         totals.unpriced_calls += not result.cost_known and result.attempts > 0
 
     # -- one call ---------------------------------------------------------------------------
@@ -365,9 +383,10 @@ class Engine:
             run.endpoints[name] = endpoint
         return name, endpoint
 
-    async def _call(self, call: LLMCall[Any], run: _Run) -> LLMResult[Any]:
-        provider = self._provider(call.config)
-        endpoint_name, endpoint = self._endpoint(run, call.config, provider)
+    def _key(
+        self, call: LLMCall[Any], provider: Provider
+    ) -> tuple[str, dict[str, Any] | None, list[ChatMessage]]:
+        """The call's cache key, the JSON schema of its answer (None for free text), its messages."""
         messages = _valid_unicode(call.messages)
         structured = call.output_type is not str
         schema = (
@@ -383,6 +402,12 @@ class Engine:
             template_key=call.template_key,
             repeat_index=call.repeat_index,
         )
+        return key, schema, messages
+
+    async def _call(self, call: LLMCall[Any], run: _Run) -> LLMResult[Any]:
+        provider = self._provider(call.config)
+        endpoint_name, endpoint = self._endpoint(run, call.config, provider)
+        key, schema, messages = self._key(call, provider)
         price = price_for(call.config)
         if run.cache is not None:
             hit = await self._from_cache(run.cache, key, call, price)

@@ -210,3 +210,5 @@ class LLMResult(Generic[T]):
     cost_known: bool = True
     params: dict[str, Any] = field(default_factory=dict)
     """The sampling parameters of the last request (the config's plus the provider's defaults)."""
+    batched: bool = False  # answered through a provider batch API (``--batch``)
+    batch_cost_usd: float = 0.0  # the part of ``cost_usd`` paid at the batch price

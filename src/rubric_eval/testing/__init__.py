@@ -6,6 +6,7 @@ child process. ``synthesize_instance`` builds a deterministic valid JSON value f
 
 import re
 
+from rubric_eval.testing._batch_server import BatchServer
 from rubric_eval.testing._process import ServerProcess
 from rubric_eval.testing._schema_instance import SchemaError, synthesize_instance
 from rubric_eval.testing._server import (
@@ -26,6 +27,7 @@ def unfence(text: str) -> str:
 
 __all__ = [
     "FAULT_KINDS",
+    "BatchServer",
     "Fault",
     "OpenAICompatibleServer",
     "Reply",

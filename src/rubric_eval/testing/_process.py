@@ -17,14 +17,21 @@ class ServerProcess:
     Use as a context manager; ``base_url`` is known once it has started.
     """
 
-    def __init__(self, args: list[str] | None = None, *, startup_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        args: list[str] | None = None,
+        *,
+        startup_timeout_s: float = 30.0,
+        module: str = "rubric_eval.testing.openai_server",
+    ) -> None:
         self.args = list(args or [])
+        self.module = module
         self.startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[str] | None = None
         self.base_url = ""
 
     def start(self) -> ServerProcess:
-        command = [sys.executable, "-m", "rubric_eval.testing.openai_server", "--port", "0", *self.args]
+        command = [sys.executable, "-m", self.module, "--port", "0", *self.args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         assert self.process.stdout is not None

@@ -12,6 +12,23 @@ import sys
 from rubric_eval.testing._server import OpenAICompatibleServer
 
 
+def serve_forever(server: OpenAICompatibleServer) -> None:
+    """Serve in the foreground, announcing the base URL on stdout's first line, until killed."""
+
+    async def serve() -> None:
+        await server.astart()
+        print(f"listening on {server.base_url}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.astop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the server in the foreground until killed (``python -m rubric_eval.testing.openai_server``)."""
     parser = argparse.ArgumentParser(description="OpenAI-compatible test server on 127.0.0.1")
@@ -46,18 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         keep_bodies=not args.forget_bodies,
     )
 
-    async def serve() -> None:
-        await server.astart()
-        print(f"listening on {server.base_url}", flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await server.astop()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    serve_forever(server)
 
 
 if __name__ == "__main__":

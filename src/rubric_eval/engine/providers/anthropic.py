@@ -10,13 +10,16 @@ import functools
 import inspect
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._structured import NATIVE, TEXT
 from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
 from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key, retry_after_seconds
 from rubric_eval.errors import ConfigError, MissingExtraError
+
+if TYPE_CHECKING:
+    from rubric_eval.engine.providers.anthropic_batch import AnthropicBatchAPI
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 PLACEHOLDER_KEY = "sk-ant-no-key-required"
@@ -152,6 +155,18 @@ class AnthropicProvider:
 
     def _redact(self, message: str) -> str:
         return redact(message, self.secrets)
+
+    def batch_api(self) -> AnthropicBatchAPI:
+        """This endpoint's Message Batches API, with the same key and request bodies (``--batch``)."""
+        from rubric_eval.engine.providers.anthropic_batch import AnthropicBatchAPI
+
+        def parse(message: dict[str, Any]) -> ProviderResponse:
+            try:
+                return self._parse(self._sdk.types.Message.model_validate(message))
+            except ValueError as exc:
+                raise ProviderError(f"anthropic: malformed message in batch results: {exc}") from None
+
+        return AnthropicBatchAPI(self.endpoint, self._api_key, self._headers, self._body, parse, self._redact)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -15,7 +15,7 @@ import base64
 import json
 import os
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -31,6 +31,9 @@ from rubric_eval.engine._structured import (
 from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
 from rubric_eval.engine.providers._setup import check_provider_options, resolve_api_key, retry_after_seconds
 from rubric_eval.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rubric_eval.engine.providers.openai_batch import OpenAIBatchAPI
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Servers that need no key (vLLM, Ollama, the test server) still get an Authorization header.
@@ -282,6 +285,12 @@ class OpenAIProvider:
 
     def _redact(self, message: str) -> str:
         return redact(message, self.secrets)
+
+    def batch_api(self) -> OpenAIBatchAPI:
+        """This endpoint's Batch API, with the same key, headers and request bodies (``--batch``)."""
+        from rubric_eval.engine.providers.openai_batch import OpenAIBatchAPI
+
+        return OpenAIBatchAPI(self.endpoint, self._headers, self._body, self._parse, self._redact)
 
     async def aclose(self) -> None:
         if self._session is not None:

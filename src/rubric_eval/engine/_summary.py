@@ -1,0 +1,27 @@
+"""The run summary every LLM command prints: calls, cache hits, batches, tokens and cost."""
+
+from __future__ import annotations
+
+from rubric_eval.engine._engine import RunTotals
+
+
+def totals_lines(totals: RunTotals) -> list[str]:
+    """One line of what an engine did, plus the batch saving when batches answered any call."""
+    if not totals.calls:
+        return []
+    live = totals.calls - totals.cache_hits - totals.batch_calls
+    via = (
+        f"{totals.batch_calls} through provider batches at half price, {live} live"
+        if totals.batch_calls
+        else ""
+    )
+    line = (
+        f"LLM calls: {totals.calls} ({via + ', ' if via else ''}{totals.cache_hits} from cache, "
+        f"{totals.failures} failed); tokens {totals.input_tokens:,} in, {totals.output_tokens:,} out; "
+        f"cost ${totals.cost_usd:.4f}"
+    )
+    if totals.batch_calls:
+        line += f" (at live prices ${totals.cost_at_live_price_usd:.4f})"
+    if totals.unpriced_calls:
+        line += f" + unknown ({totals.unpriced_calls} calls to models without a known price)"
+    return [line]
