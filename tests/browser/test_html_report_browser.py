@@ -119,7 +119,8 @@ def test_drill_down_shows_rubric_with_chosen_levels_feedback_and_answer(watch: P
     _goto_instructions(page)
     page.select_option("#filter-model", label="model-2")
     page.fill("#filter-text", "topic 4.")
-    page.locator("#answers tbody tr").first.click()
+    page.locator("#answers tbody tr").first.focus()
+    page.keyboard.press("Enter")  # rows open from the keyboard as well as by click
     detail = page.locator("#answer-detail")
     assert detail.locator(".model").first.inner_text() == "model-2"
     assert detail.locator(".instruction-text").inner_text() == record.instruction

@@ -78,6 +78,13 @@
     return one.length > n ? one.slice(0, n - 1) + '\u2026' : one;
   }
 
+  // Clickable rows and headers work from the keyboard too (Tab, then Enter or Space).
+  function activate(node, fn) {
+    node.tabIndex = 0;
+    node.addEventListener('click', fn);
+    node.addEventListener('keydown', e => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); fn(); } });
+  }
+
   function option(value, label, selected) {
     const o = el('option', { value: value, text: label });
     if (selected) o.selected = true;
@@ -509,7 +516,7 @@
     const headRow = el('tr');
     for (const [key, label, cls] of cols) {
       const th = el('th', { text: label, class: (cls + (key ? ' sortable' : '') + (key === t.sort ? (t.dir > 0 ? ' sorted-asc' : ' sorted-desc') : '')).trim(), data: key ? { sort: key } : undefined });
-      if (key) th.addEventListener('click', () => { if (t.sort === key) t.dir = -t.dir; else { t.sort = key; t.dir = key === 'score' ? -1 : 1; } drawTable(box, detail); });
+      if (key) activate(th, () => { if (t.sort === key) t.dir = -t.dir; else { t.sort = key; t.dir = key === 'score' ? -1 : 1; } drawTable(box, detail); });
       headRow.appendChild(th);
     }
     const body = el('tbody');
@@ -523,7 +530,7 @@
         el('td', { class: 'num score', text: A.score[a] === null ? 'unscored' : fmt(A.score[a]) }),
         el('td', null, levelBar(answerLevelCounts(a))),
         el('td', { class: 'num', text: nUnscored(a) }));
-      tr.addEventListener('click', () => { state.detail = a; renderDetail(detail, a); detail.scrollIntoView(); });
+      activate(tr, () => { state.detail = a; renderDetail(detail, a); detail.scrollIntoView(); });
       body.appendChild(tr);
     }
     box.replaceChildren(legend(), pager(t, pages, rows.length + ' answers (of ' + NA + ')', () => drawTable(box, detail), 'page'), el('div', { class: 'scroll' }, el('table', { id: 'answers' }, el('thead', null, headRow), body)));
@@ -594,7 +601,7 @@
     for (const o of INSTR_ANSWERS[i].slice().sort((x, y) => (A.score[y] ?? -1) - (A.score[x] ?? -1))) {
       const tr = el('tr', { class: 'clickable' + (o === a ? ' current' : ''), data: { answer: o } }, el('td', { text: MODELS[A.model[o]].model + (o === a ? ' (shown)' : '') }),
         el('td', { class: 'num', text: A.score[o] === null ? 'unscored' : fmt(A.score[o]) }), el('td', null, levelBar(answerLevelCounts(o), '120px')));
-      tr.addEventListener('click', () => { state.detail = o; renderDetail(box, o); });
+      activate(tr, () => { state.detail = o; renderDetail(box, o); });
       ob.appendChild(tr);
     }
     others.appendChild(ob);
@@ -686,7 +693,7 @@
       const ins = D.instructions[A.instruction[a]];
       const tr = el('tr', { class: 'clickable', data: { answer: a } }, el('td', { class: 'num', text: fmt(A.score[a]) }), el('td', { text: ins.id === null ? '' : ins.id }),
         el('td', { text: D.categories[ins.category] }), el('td', { class: 'truncate', text: clip(ins.text, 110) }), el('td', null, levelBar(answerLevelCounts(a), '120px')));
-      tr.addEventListener('click', () => openAnswer(a));
+      activate(tr, () => openAnswer(a));
       body.appendChild(tr);
     }
     const m = MODELS[k];
@@ -755,14 +762,14 @@
       s.page = Math.min(s.page, pages - 1);
       const th = (k, label, cls) => {
         const cell = el('th', { class: (cls || '') + (k ? ' sortable' : '') + (k === s.sort ? (s.dir > 0 ? ' sorted-asc' : ' sorted-desc') : ''), text: label });
-        if (k) cell.addEventListener('click', () => { if (s.sort === k) s.dir = -s.dir; else { s.sort = k; s.dir = 1; } draw(); });
+        if (k) activate(cell, () => { if (s.sort === k) s.dir = -s.dir; else { s.sort = k; s.dir = 1; } draw(); });
         return cell;
       };
       const body = el('tbody');
       for (const r of rows.slice(s.page * PAGE, (s.page + 1) * PAGE)) {
         const tr = el('tr', { class: 'clickable' }, el('td', { text: r.name }), el('td', { class: 'truncate', text: instrLabel(r.i) }),
           el('td', null, levelBar(r.counts, '200px')), el('td', { class: 'num', text: fmt(r.mean) }), el('td', { class: 'num', text: r.n }), el('td', { class: 'num', text: r.u }));
-        tr.addEventListener('click', () => openAnswer(INSTR_ANSWERS[r.i][0]));
+        activate(tr, () => openAnswer(INSTR_ANSWERS[r.i][0]));
         body.appendChild(tr);
       }
       box.replaceChildren(
@@ -810,7 +817,7 @@
         const r = rubricOf(a);
         const tr = el('tr', { class: 'clickable', data: { answer: a } }, el('td', { text: MODELS[A.model[a]].model }), el('td', { class: 'truncate', text: instrLabel(A.instruction[a]) }),
           el('td', { text: r ? r.criteria[U.criterion[j]] : '' }), el('td', { text: D.reasons[U.reason[j]] }));
-        tr.addEventListener('click', () => openAnswer(a));
+        activate(tr, () => openAnswer(a));
         body.appendChild(tr);
       }
       box.replaceChildren(
