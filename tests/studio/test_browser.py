@@ -151,6 +151,16 @@ def test_expert_workflow_on_the_stanford_ml_problems(
         page.wait_for_selector("#record:not([hidden])")
         expect(page.locator("#progress-text")).to_have_text("3 of 9 approved · 0 in review · 6 draft")
         expect(page.locator("#record-list li .badge.status-approved")).to_have_count(3)
+        page.select_option("#filter-status", "approved")
+        expect(page.locator("#record-list li")).to_have_count(3)
+        page.select_option("#filter-status", "draft")
+        expect(page.locator("#record-list li")).to_have_count(6)
+        page.select_option("#filter-status", "")
+        page.select_option("#filter-category", "Stats & ML")
+        expect(page.locator("#record-list li")).to_have_count(9)
+        page.fill("#filter-text", "quantile")
+        expect(page.locator("#record-list li")).to_have_count(1)
+        page.fill("#filter-text", "")
         open_record(page, "tokenization")
         expect(page.locator("#status")).to_have_value("approved")
         expect(page.locator("#review-info")).to_contain_text("last set by Dr Ada Lovelace")
@@ -385,3 +395,67 @@ def test_llm_suggestions_are_accepted_or_rejected_and_a_rubric_is_drafted_from_a
         assert drafted["rubric_provenance"]["llm_draft"] == drafted["rubric"]
         assert drafted["review"]["status"] == "in review" and drafted["excellent_response"]
         assert watched.errors == [] and watched.dialogs == []
+
+
+def test_criteria_are_added_removed_reordered_and_reweighted_in_the_table(
+    browser: Any, tmp_path: Path, openai_env: OpenAICompatibleServer
+) -> None:
+    path = write(tmp_path / "rubrics.json", llm_rubric_records())
+    with studio(path, tmp_path / "cache") as url:
+        watched = Watched(browser.new_page())
+        page = watched.open(url)
+        page.fill("#reviewer", "Dr Ada")
+        open_record(page, "r1")  # Accuracy, Depth, Style at 33.33 each
+        expect(page.locator("#weight-sum")).to_have_text("100")
+        row(page, 2).locator("button.remove").click()  # remove Style
+        expect(page.locator("#removed")).to_contain_text("Removed from the LLM draft: Style (weight 33.33)")
+        expect(page.locator("#weight-sum")).to_have_text("66.67")
+        page.click("#add-criterion")
+        new = row(page, 2)
+        expect(new.locator("input.name")).to_be_focused()
+        new.locator("input.name").fill("Rigour")
+        new.locator("input.weight").fill("20")
+        texts = ["Proves each step.", "One gap in a proof.", "Several unproven claims.", "No argument given."]
+        for level, text in zip(LEVELS, texts, strict=True):
+            cell(page, 2, level).locator("textarea").fill(text)
+        expect(new).to_have_class("added")
+        row(page, 1).locator('button[aria-label="move up"]').click()  # Depth before Accuracy
+        expect(row(page, 0).locator("input.name")).to_have_value("Depth")
+        expect(page.locator("#removed")).to_contain_text("Criteria reordered against the LLM draft.")
+        expect(page.locator("#check-messages")).to_contain_text("weights sum to 86.67, not 100")
+        page.click("#normalise")
+        expect(page.locator("#weight-sum")).to_have_text("100")
+        assert [row(page, i).locator("input.weight").input_value() for i in range(3)] == [
+            "38.46",
+            "38.46",
+            "23.08",
+        ]
+        # A level renamed to another level's name would merge two columns: refused until it is distinct.
+        header = page.locator("#grid thead input.level-name").nth(1)
+        header.fill("excellent")
+        expect(header).to_have_class("level-name invalid")
+        header.fill("solid")
+        expect(page.locator("#check-messages")).to_contain_text("Level names")
+        header.fill("good")
+        expect(page.locator("#check-messages")).not_to_contain_text("Level names")
+        # Restore the removed criterion from the draft, then remove it again before saving.
+        page.locator("#removed button.revert").click()
+        expect(page.locator("#grid tbody tr")).to_have_count(4)
+        row(page, 3).locator("button.remove").click()
+        page.keyboard.press("Control+s")
+        expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
+        assert watched.errors == [] and watched.dialogs == []
+    diffed = rubric_eval(tmp_path, "diff", "--input_path", "rubrics.json", "--format", "json")
+    (field,) = [f for d in json.loads(diffed.stdout) for f in d["fields"] if f["status"] == "changed"]
+    assert field["order_changed"]
+    assert sorted((c["kind"], c["criterion"]) for c in field["changes"]) == [
+        ("added", "Rigour"), ("changed", "Accuracy"), ("changed", "Depth"), ("removed", "Style"),
+    ]  # fmt: skip
+    saved = read(path)[1]["rubric"]
+    assert [(c["criterion"], c["weight"]) for c in saved] == [
+        ("Depth", 38.46),
+        ("Accuracy", 38.46),
+        ("Rigour", 23.08),
+    ]
+    checked = rubric_eval(tmp_path, "validate", "--input_path", "rubrics.json", "--levels", ",".join(LEVELS))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -264,11 +264,11 @@ async def check(request: web.Request) -> web.Response:
         if expected is not None and value.levels != expected:
             warnings.append(f"level names {value.levels} differ from the file's {expected} (best first)")
         if abs(value.total_weight - 100) > 0.5:
-            warnings.append(f"weights sum to {value.total_weight:g}, not 100")
+            warnings.append(f"weights sum to {round(value.total_weight, 2):g}, not 100")
     else:
         total = sum(row.weight for row in value.root)
         if abs(total - 100) > 0.5:
-            warnings.append(f"weights sum to {total:g}, not 100")
+            warnings.append(f"weights sum to {round(total, 2):g}, not 100")
     stored = raw.get(provenance_field(req.field))
     pending = state.assistant.drafts.get(req.draft_id) if req.draft_id else None
     try:
