@@ -183,4 +183,6 @@ def test_a_hostile_title_is_escaped_in_the_head() -> None:
     elements = _parse(render_html(report, records))
     assert [body for tag, _, body in elements if tag == "title"] == [report.title]
     assert [body for tag, attrs, body in elements if tag == "h1"] == [report.title]
-    assert len([tag for tag, _, _ in elements if tag == "script"]) == 3  # data, one model's texts, page script
+    assert (
+        len([tag for tag, _, _ in elements if tag == "script"]) == 3
+    )  # data, one model's texts, page script

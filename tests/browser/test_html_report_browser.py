@@ -210,7 +210,7 @@ def test_hostile_text_executes_nothing_and_is_shown_as_text(watch: PageWatch, jo
         page.locator("#compare-view .compare-col").nth(0).locator(".answer-text").inner_text()
         == hostile.output
     )
-    for tab in ("worst", "criteria", "unscored", "overview"):
+    for tab in ("worst", "criteria", "unscored", "more", "overview"):
         page.click(f"#tab-{tab}")
     # Nothing the texts contain became an element or ran.
     assert page.locator("img, textarea, iframe, object, embed, [onload], [onerror]").count() == 0
@@ -258,4 +258,39 @@ def test_real_data_one_step_report_opens_clean(
     page.locator("#answers tbody tr").first.click()
     shown = page.locator("#answer-detail .answer-text").inner_text()
     assert shown in {r["output"] for r in evaluations}
+    watch.assert_clean()
+
+
+def test_runs_and_diagnostics_show_the_rest_of_the_json_report(watch: PageWatch, job: Any) -> None:
+    html_path, _, _ = job
+    saved = json.loads(html_path.with_suffix(".json").read_text(encoding="utf-8"))
+    page = watch.open(html_path)
+    page.click("#tab-more")
+    sections = page.locator("section.report-section")
+    extra = [
+        k
+        for k, v in saved.items()
+        if v is not None
+        and k
+        not in {
+            "title",
+            "dataset",
+            "evaluators",
+            "summarizer",
+            "version",
+            "generated_at",
+            "models",
+            "leaderboard",
+            "leaderboard_path",
+            "alpha",
+            "notes",
+        }
+    ]
+    assert [sections.nth(i).get_attribute("data-key") for i in range(sections.count())] == extra
+    for model in saved["models"]:
+        box = page.locator(f"details.model-section[data-model='{model['model']}']")
+        box.locator("summary").click()
+        text = box.inner_text()
+        assert f"n cached\t{model['n_cached']}" in text
+        assert f"evaluator\t{model['evaluator']}" in text
     watch.assert_clean()

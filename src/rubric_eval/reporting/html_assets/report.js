@@ -214,6 +214,7 @@
     ['worst', 'Worst instructions', renderWorst],
     ['criteria', 'Levels per criterion', renderCriteria],
     ['unscored', 'Unscored', renderUnscored],
+    ['more', 'Runs & diagnostics', renderMore],
   ];
   const state = {
     tab: 'overview',
@@ -823,6 +824,66 @@
       box.replaceChildren(
         pager(s, pages, idx.length + ' unscored criteria', draw),
         el('div', { class: 'scroll' }, el('table', { id: 'unscored-list' }, el('thead', null, el('tr', null, ['Model', 'Instruction', 'Criterion', 'Reason'].map(h => el('th', { text: h })))), body)));
+    }
+  }
+
+  // -- runs & diagnostics: every other part of the JSON report, as tables -------------------------
+
+  // Fields with a view of their own elsewhere in the page.
+  const SHOWN_REPORT = new Set(['title', 'dataset', 'evaluators', 'summarizer', 'version', 'generated_at', 'models', 'leaderboard', 'leaderboard_path', 'alpha', 'notes']);
+  const SHOWN_MODEL = new Set(['categories', 'summary', 'answers']);
+  const MAX_ROWS = 200;
+
+  function isScalar(v) {
+    return v === null || typeof v !== 'object';
+  }
+
+  function scalarText(v) {
+    if (v === null || v === undefined) return 'n/a';
+    if (typeof v === 'number') return Number.isInteger(v) ? String(v) : fmt(v, 4);
+    return String(v);
+  }
+
+  function label(key) {
+    return String(key).replace(/_/g, ' ');
+  }
+
+  // A JSON value as nested tables; text always through textContent.
+  function valueView(v, depth) {
+    if (isScalar(v)) return document.createTextNode(scalarText(v));
+    if (depth > 6) return document.createTextNode(clip(JSON.stringify(v), 200));
+    if (Array.isArray(v)) {
+      if (!v.length) return el('span', { class: 'muted', text: '(none)' });
+      if (v.every(isScalar)) return document.createTextNode(v.map(scalarText).join(', '));
+      const flat = v.every(x => x && typeof x === 'object' && !Array.isArray(x));
+      if (flat) {
+        const cols = [];
+        for (const row of v) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
+        const body = el('tbody', null, v.slice(0, MAX_ROWS).map(row => el('tr', null, cols.map(k => el('td', { class: typeof row[k] === 'number' ? 'num' : '' }, valueView(row[k] === undefined ? null : row[k], depth + 1))))));
+        return el('div', { class: 'scroll' }, el('table', { class: 'json' }, el('thead', null, el('tr', null, cols.map(k => el('th', { text: label(k) })))), body),
+          v.length > MAX_ROWS ? el('p', { class: 'muted', text: (v.length - MAX_ROWS) + ' more rows in the JSON report' }) : null);
+      }
+      return el('ol', null, v.slice(0, MAX_ROWS).map(x => el('li', null, valueView(x, depth + 1))));
+    }
+    const keys = Object.keys(v);
+    if (!keys.length) return el('span', { class: 'muted', text: '(empty)' });
+    return el('table', { class: 'json' }, el('tbody', null, keys.map(k => el('tr', null, el('th', { text: label(k) }), el('td', null, valueView(v[k], depth + 1))))));
+  }
+
+  function renderMore(root) {
+    root.appendChild(el('h2', { text: 'Runs and diagnostics' }));
+    root.appendChild(el('p', { class: 'muted', text: 'Everything else in the JSON report: how each model\u2019s run was made and graded, and the report-wide diagnostics.' }));
+    for (const [key, value] of Object.entries(R)) {
+      if (SHOWN_REPORT.has(key) || value === null || value === undefined) continue;
+      root.appendChild(el('section', { class: 'report-section', data: { key: key } }, el('h3', { text: label(key) }), valueView(value, 0)));
+    }
+    for (const k of ORDER) {
+      const m = MODELS[k];
+      const rest = {};
+      for (const [key, value] of Object.entries(m)) if (!SHOWN_MODEL.has(key)) rest[key] = value;
+      const box = el('details', { class: 'panel model-section', data: { model: m.model } }, el('summary', null, el('strong', { text: m.model }), ' \u00b7 ' + (m.status || 'run details')));
+      box.appendChild(valueView(rest, 0));
+      root.appendChild(box);
     }
   }
 
