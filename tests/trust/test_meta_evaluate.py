@@ -302,3 +302,32 @@ def test_bad_labels_fail_clearly(
     assert result.exit_code == 2
     assert message in result.output and "labels.json" in result.output
     assert not (tmp_path / "meta_evaluation.md").exists()
+
+
+@pytest.mark.slow
+def test_agreement_intervals_cover_the_planted_values_over_seeds(engine_settings: EngineSettings) -> None:
+    """20 seeds x 60 instructions: the 95% CIs of exact agreement and kappa cover the planted values in at
+    least 17 of 20 runs each (nominal 19)."""
+    from rubric_eval.trust import HumanLabel, meta_evaluate
+
+    planted = population(JUDGE_CONFUSION)
+    settings = engine_settings.model_copy(update={"use_cache": False})
+    covered = {"exact": 0, "kappa": 0}
+    for seed in range(20):
+        records, truth = planted_records(60, seed=100 + seed, truth_weights=TRUTH_WEIGHTS)
+        evaluations = graded(settings, records, PlantedJudge(confusion=JUDGE_CONFUSION, seed=seed), "planted")
+        labels = [
+            HumanLabel(id=str(rid), model=model, criterion=c, level=lv, annotator="alice")
+            for (rid, model), levels in truth.items()
+            for c, lv in levels.items()
+        ]
+        from rubric_eval import Record
+
+        meta = meta_evaluate([Record.model_validate(r) for r in evaluations], labels=labels, n_resamples=400)
+        agreement = meta.judges[0].agreement
+        assert agreement is not None
+        for name, est in (("exact", agreement.exact), ("kappa", agreement.kappa_quadratic)):
+            assert est.ci_low is not None and est.ci_high is not None
+            covered[name] += est.ci_low <= planted[name] <= est.ci_high
+    print(f"coverage over 20 seeds: {covered}")
+    assert covered["exact"] >= 17 and covered["kappa"] >= 17

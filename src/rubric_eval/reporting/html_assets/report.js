@@ -204,6 +204,78 @@
     return (ins.id === null ? '' : '#' + ins.id + ' ') + clip(ins.text, 90);
   }
 
+  // -- trust: judging, rubric diagnostics, audit, meta-evaluation ----------------------------------
+
+  function est(e) {
+    return !e || e.value === null || e.value === undefined ? 'n/a' : fmt(e.value) + (e.ci_low === null || e.ci_low === undefined ? '' : ' ' + ci(e.ci_low, e.ci_high));
+  }
+
+  function pct(x) {
+    return x === null || x === undefined ? 'n/a' : Math.round(x * 100) + '%';
+  }
+
+  function simpleTable(id, head, rows) {
+    return el('div', { class: 'scroll' }, el('table', { id }, el('thead', null, el('tr', null, head.map(h => el('th', { text: h })))),
+      el('tbody', null, rows.map(r => el('tr', null, r.map(v => el('td', { text: v })))))));
+  }
+
+  function agreementRows(pairs) {
+    return pairs.filter(p => p[1]).map(([name, a]) => [name, a.n_items + ' (' + a.n_instructions + ' instr.)', est(a.exact), est(a.within_one),
+      est(a.kappa_quadratic), est(a.alpha_ordinal), est(a.macro_f1), est(a.score_pearson), est(a.score_spearman)]);
+  }
+
+  const AGREEMENT_HEAD = ['Comparison', 'Items', 'Exact', 'Within one level', 'Kappa (quadratic)', 'Alpha (ordinal)', 'Macro-F1', 'Score Pearson', 'Score Spearman'];
+
+  function renderTrust(root) {
+    root.appendChild(el('h2', { text: 'Can these numbers be trusted?' }));
+    root.appendChild(el('p', { class: 'muted', text: 'What each number means and the thresholds in use: docs/trusting_judges.md. CIs are 95%.' }));
+    const judged = ORDER.filter(k => MODELS[k].judging);
+    if (judged.length) {
+      root.appendChild(el('h3', { text: 'How the judging was done' }));
+      const rows = judged.map(k => {
+        const j = MODELS[k].judging, n = j.noise, e = j.escalation;
+        return [MODELS[k].model, j.aggregate || '',
+          n ? fmt(n.sem) + ' = ' + fmt(n.sem_instructions) + ' (instructions) + ' + fmt(n.sem_judge) + ' (judge)' : 'n/a',
+          n ? pct(n.judge_share) + (n.judge_share_ci_low === null ? '' : ' [' + pct(n.judge_share_ci_low) + ', ' + pct(n.judge_share_ci_high) + ']') : 'n/a',
+          n ? pct(n.identical_levels) : 'n/a',
+          j.panel.filter(p => p.agreement).map(p => p.evaluator_a + ' vs ' + p.evaluator_b + ': exact ' + est(p.agreement.exact) + ', kappa ' + est(p.agreement.kappa_quadratic)).join('; ') || 'n/a',
+          e ? e.n_escalated + ' of ' + e.n_answers + ' escalated; ' + e.calls_saved + ' calls saved' + (e.cost_saved_usd === null ? '' : ', $' + fmt(e.cost_saved_usd, 4)) : 'n/a'];
+      });
+      root.appendChild(simpleTable('trust-judging', ['Model', 'Combined by', 'SEM split', 'Judge share of variance', 'Identical repeats', 'Panel agreement', 'Escalation'], rows));
+    }
+    const d = R.rubric_diagnostics;
+    if (d) {
+      root.appendChild(el('h3', { text: 'Rubric diagnostics' }));
+      const total = Object.values(d.level_usage).reduce((x, y) => x + y, 0) || 1;
+      root.appendChild(el('ul', { id: 'trust-diagnostics' },
+        el('li', { text: 'Levels given: ' + Object.entries(d.level_usage).map(([lv, n]) => lv + ' ' + pct(n / total)).join(', ') + (d.unused_levels.length ? '; never used: ' + d.unused_levels.join(', ') : '') }),
+        el('li', { text: d.n_constant_rows + ' of ' + d.n_rows + ' rubric rows gave every model the same level.' }),
+        el('li', { text: d.n_redundant_pairs + ' pairs of rows gave every model identical levels (possibly redundant).' }),
+        el('li', { text: d.n_ranking_sensitive_rows + ' rows change the model ranking when their weight is 0 or doubled.' })));
+      root.appendChild(simpleTable('trust-separation', ['Instruction', 'Criterion', 'Levels used', 'Between-model variance', 'Separation'],
+        d.least_separating.map(r => [r.instruction, r.criterion, r.levels_used.join(', '), fmt(r.between_variance), fmt(r.separation)])));
+    }
+    const a = R.audit;
+    if (a) {
+      root.appendChild(el('h3', { text: 'Judge audit: ' + a.evaluator }));
+      root.appendChild(simpleTable('trust-audit', ['Check', 'Answers', 'Score change', 'p', 'Levels changed', 'Verdict'],
+        a.checks.map(c => [c.check + ': ' + c.description, String(c.n), c.mean_delta === null ? 'n/a' : fmt(c.mean_delta) + ' ' + ci(c.ci_low, c.ci_high),
+          fmtP(c.p_value), pct(c.changed_levels), c.verdict + ': ' + c.reason])));
+    }
+    const m = R.meta_evaluation;
+    if (m) {
+      root.appendChild(el('h3', { text: 'Judge meta-evaluation' }));
+      const pairs = m.judges.map(j => [j.evaluator, j.agreement]);
+      if (m.human_ceiling) pairs.push(['human vs human (ceiling)', m.human_ceiling]);
+      for (const p of m.judge_pairs) pairs.push([p.evaluator_a + ' vs ' + p.evaluator_b, p.agreement]);
+      root.appendChild(simpleTable('trust-agreement', AGREEMENT_HEAD, agreementRows(pairs)));
+      if (m.rankings.length) {
+        root.appendChild(simpleTable('trust-rankings', ['Judge', 'Models', 'Pearson', 'Spearman', 'Kendall tau-b'],
+          m.rankings.map(r => [r.evaluator, String(r.n_models), est(r.pearson), est(r.spearman), est(r.kendall)])));
+      }
+    }
+  }
+
   // -- page skeleton ------------------------------------------------------------------------------
 
   const view = document.getElementById('view');
@@ -216,6 +288,8 @@
     ['unscored', 'Unscored', renderUnscored],
     ['more', 'Runs & diagnostics', renderMore],
   ];
+  // The trust sections (docs/trusting_judges.md) get a tab when the report has any of them.
+  if (R.rubric_diagnostics || R.audit || R.meta_evaluation || MODELS.some(m => m.judging)) TABS.push(['trust', 'Trust', renderTrust]);
   const state = {
     tab: 'overview',
     table: { model: -1, category: -1, min: '', max: '', q: '', unscoredOnly: false, sort: 'score', dir: -1, page: 0 },
