@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -336,14 +337,52 @@ def write_records(records: Iterable[BaseModel | dict[str, Any]], path: str | os.
 
 
 def _open_temp_beside(path: Path) -> tuple[TextIO, Path]:
-    """A new temp file in ``path``'s folder (created if needed), open for writing text."""
+    """A new temp file in ``path``'s folder (created if needed), open for writing text.
+
+    Its name carries this process's id; temp files of processes that no longer exist (a run
+    killed with SIGKILL mid-write) are removed first, so none outlives the next write.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     # mkstemp creates 0600; results are shared files, so follow the umask like open() would.
     os.fchmod(fd, 0o666 & ~_current_umask())
     # backslashreplace: a lone surrogate (invalid Unicode) can only sit inside a JSON string,
     # where Python writes it as the JSON escape \udXXXX, so the file stays valid and round-trips.
     return os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace"), Path(tmp)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    prefix = f".{path.name}."
+    for candidate in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid_text = candidate.name[len(prefix) :].split(".", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            candidate.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process, or not ours to judge: leave its file alone
+    return True
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail now, before any LLM call is paid for, if ``path`` cannot be written (InputError)."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a folder; expected a file path to write", path=str(p))
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.{os.getpid()}.", suffix=".tmp", dir=p.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"cannot write the output here ({reason}); nothing was run", path=str(p)) from None
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -19,6 +19,8 @@ from pydantic import (
 )
 
 DEFAULT_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
+# Weights are percentages; far larger ones overflow weighted sums to inf and scores to NaN.
+MAX_WEIGHT = 1e12
 
 
 def _check_weight(value: Any) -> float:
@@ -30,6 +32,8 @@ def _check_weight(value: Any) -> float:
         raise ValueError(f"weight must be a non-negative number, got {value!r}") from None
     if math.isnan(weight) or math.isinf(weight) or weight < 0:
         raise ValueError(f"weight must be a non-negative number, got {value!r}")
+    if weight > MAX_WEIGHT:
+        raise ValueError(f"weight {value!r} is too large (weights are percentages; at most {MAX_WEIGHT:g})")
     return weight
 
 

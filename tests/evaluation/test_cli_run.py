@@ -237,7 +237,10 @@ def test_judge_replies_missing_a_criterion_over_http_are_unscored_and_reported(
             "--quiet",
         ]
     )
-    assert result.exit_code == 0, result.output  # a missing criterion is not a failed call
+    # A missing criterion is not a failed call, but it is unscored: exit 1, with the reason counted.
+    assert result.exit_code == 1, result.output
+    assert "top reasons for 2 unscored criteria:" in result.output
+    assert "2 x the judge did not grade this criterion" in result.output
     assert len(judge_requests(server)) == 2 * 3  # each asked once and re-asked twice
     evaluations = json.loads((tmp_path / "evaluations.json").read_text())
     for rec in evaluations:

@@ -8,7 +8,9 @@ Commands live in their own modules and are imported only when invoked, so
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -70,6 +72,10 @@ class _LazyGroup(click.Group):
         except RubricEvalError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through `_terminate`
+            terminated = _TERMINATED.is_set()
+            click.secho(_interrupted_line("SIGTERM" if terminated else "SIGINT"), fg="yellow", err=True)
+            ctx.exit(143 if terminated else 130)
 
 
 @click.group(
@@ -85,6 +91,29 @@ def cli() -> None:
     """
 
 
+_TERMINATED = threading.Event()
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    # SIGTERM takes the path of Ctrl-C (asyncio cancels the run, the engine commits what it has,
+    # temp files are removed); the flag turns the exit code into 143.
+    _TERMINATED.set()
+    signal.raise_signal(signal.SIGINT)
+
+
+def _interrupted_line(signal_name: str) -> str:
+    from rubric_eval.engine import answers_saved_in_process
+
+    saved = answers_saved_in_process()
+    return (
+        f"Stopped by {signal_name}: {saved} new answers are saved in the LLM cache; rerunning the same "
+        "command resumes (saved answers are not asked for again)."
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Exit codes: 0 all done, 1 something unscored or failed,
+    2 usage or input error, 130 SIGINT, 143 SIGTERM."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="rubric_eval")

@@ -76,14 +76,25 @@ MAX_INSTANCES_OPTION = click.option(
 
 
 def evaluation_lines(records: Sequence[Any]) -> tuple[list[str], int]:
-    """Human-readable summary of evaluated records, and the number of failed judge calls."""
+    """Human-readable summary of evaluated records, and how many records have unscored criteria.
+
+    Any unscored criterion (a failed call, an unknown level, a budget stop, a missing grade) counts:
+    the command then exits 1, and the top reasons are printed with their counts.
+    """
+    from rubric_eval._failures import reason_lines
+
     n_criteria = n_scored = n_unscored_instr = failed = cached = invented = unknown = unpriced = 0
+    incomplete = 0
+    reasons: list[str] = []
     cost = 0.0
     for record in records:
         grades = record.grades or []
         n_criteria += len(grades)
-        n_scored += sum(g.status == "scored" for g in grades)
+        scored = sum(g.status == "scored" for g in grades)
+        n_scored += scored
         n_unscored_instr += record.score is None
+        incomplete += scored < len(grades) or not grades
+        reasons += [g.reason or "unscored (no reason given)" for g in grades if g.status != "scored"]
         extra = record.model_extra or {}
         issues = extra.get("judge_issues") or {}
         failed += bool(issues.get("error"))
@@ -102,14 +113,27 @@ def evaluation_lines(records: Sequence[Any]) -> tuple[list[str], int]:
     ]
     if invented or unknown:
         lines.append(f"dropped judge output: {invented} invented criteria, {unknown} unknown levels")
-    return lines, failed
+    lines += reason_lines(reasons, "unscored criteria")
+    return lines, incomplete
 
 
-def report_failures(failed: int) -> None:
-    if failed:
+def warn_about_input(records: Sequence[Any], source: str) -> None:
+    """Refuse an empty input; print warnings about likely mistakes before any call is made."""
+    from rubric_eval._input_checks import evaluation_input_warnings
+    from rubric_eval.errors import InputError
+
+    if not records:
+        raise InputError("the input has no records; nothing to evaluate", path=source)
+    for warning in evaluation_input_warnings(records, source):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+def report_failures(incomplete: int) -> None:
+    if incomplete:
         click.secho(
-            f"{failed} judge calls failed; their criteria are unscored with the reason (see 'grades' and "
-            "'judge_issues'). Rerun the same command to retry them: finished calls come from the cache.",
+            f"{incomplete} records have unscored criteria (reasons above; each in 'grades' and "
+            "'judge_issues'). Rerun the same command to retry failed calls: finished calls come from "
+            "the cache.",
             fg="red",
             err=True,
         )
@@ -138,13 +162,15 @@ def evaluate(
     **kwargs: Any,
 ) -> None:
     """Grade each output criterion by criterion; add grades, feedback and scores to each record."""
-    from rubric_eval._io import read_records, write_records
+    from rubric_eval._io import check_writable, read_records, write_records
     from rubric_eval.engine import Engine
     from rubric_eval.steps.panel import evaluate_with_plan
 
     plan = judging_plan_from(evaluator_configs, kwargs)
     engine = Engine(engine_settings_from(kwargs))
     records = read_records(input_path)
+    check_writable(output_path)
+    warn_about_input(records, str(input_path))
     if max_instances is not None:
         records = records[:max_instances]
     out = evaluate_with_plan(records, plan, engine=engine, source=str(input_path))

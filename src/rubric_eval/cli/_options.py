@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -9,6 +10,18 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range that also refuses NaN and infinity (``--timeout nan`` is a usage error)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def input_path(
@@ -36,13 +49,13 @@ def engine_options(func: F) -> F:
         ),
         click.option(
             "--requests_per_minute",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteFloat(min=0, min_open=True),
             default=None,
             help="Client-side cap on requests per minute.",
         ),
         click.option(
             "--tokens_per_minute",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteFloat(min=0, min_open=True),
             default=None,
             help="Client-side cap on tokens per minute.",
         ),
@@ -61,7 +74,7 @@ def engine_options(func: F) -> F:
         click.option(
             "--timeout",
             "timeout_s",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteFloat(min=0, min_open=True),
             default=None,
             help="Per-call timeout in seconds.",
         ),
@@ -77,7 +90,7 @@ def engine_options(func: F) -> F:
         click.option(
             "--max_cost",
             "max_cost_usd",
-            type=click.FloatRange(min=0),
+            type=FiniteFloat(min=0),
             default=None,
             help="Stop cleanly before spending more than this many USD.",
         ),

@@ -19,6 +19,7 @@ from rubric_eval.cli._evaluate import (
     judging_options,
     judging_plan_from,
     report_failures,
+    warn_about_input,
 )
 from rubric_eval.cli._options import echo_engine_totals, engine_options, engine_settings_from, input_path
 from rubric_eval.cli._report import print_report, report_kwargs, report_options
@@ -57,7 +58,7 @@ def _pipeline(
     kwargs: dict[str, Any],
 ) -> None:
     from rubric_eval._config import resolve_config
-    from rubric_eval._io import read_records, write_records
+    from rubric_eval._io import check_writable, read_records, write_records
     from rubric_eval.engine import Engine
     from rubric_eval.reporting import generate_report, html_path_for, json_twin_path, write_html
     from rubric_eval.steps.panel import evaluate_with_plan
@@ -66,6 +67,7 @@ def _pipeline(
     plan = judging_plan_from(evaluator_configs, kwargs)
     records = read_records(input_path) if input_path is not None else None
     options = report_kwargs(kwargs, out_dir / "evaluation_report.md")
+    check_writable(out_dir / "evaluations.json")  # before any call is paid for
     engine = Engine(engine_settings_from(kwargs))
     if model_configs is not None:
         from rubric_eval.steps.outputs import dataset_label, generate_outputs
@@ -97,6 +99,7 @@ def _pipeline(
                 "or pass --output_dir",
                 path=str(input_path),
             )
+    warn_about_input(records, str(outputs_path))
     evaluations = evaluate_with_plan(records, plan, engine=engine, source=str(outputs_path))
     write_records(evaluations, evaluations_path)
     lines, failed = evaluation_lines(evaluations)

@@ -1,5 +1,6 @@
 """The LLM engine: providers do one call; the engine retries, throttles, caches and counts."""
 
+from rubric_eval.engine._cache_io import answers_saved_in_process
 from rubric_eval.engine._engine import BUDGET_EXHAUSTED, Engine, EngineSettings, RunTotals
 from rubric_eval.engine._pricing import lookup_price, price_for
 from rubric_eval.engine._redact import redact
@@ -32,6 +33,7 @@ __all__ = [
     "ProviderResponse",
     "RunTotals",
     "Usage",
+    "answers_saved_in_process",
     "create_provider",
     "extract_json",
     "lookup_price",

@@ -38,6 +38,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
+from rubric_eval.testing._faults import REPLY_MODES, Context
 from rubric_eval.testing._schema_instance import synthesize_instance
 
 FAULT_KINDS = frozenset(
@@ -54,6 +55,8 @@ FAULT_KINDS = frozenset(
         "schema_mismatch",  # valid JSON content that does not match the requested schema
         "not_json_content",  # prose content where JSON was requested
         "reject_response_format",  # 400 when the request has response_format (like servers without it)
+        "slow",  # a correct answer after 0.3 s
+        *REPLY_MODES,  # hostile replies of misbehaving servers and models (see _faults.py)
     }
 )
 
@@ -431,6 +434,13 @@ class OpenAICompatibleServer:
             if request.transport is not None:
                 request.transport.close()
             return response
+        if kind in REPLY_MODES:
+            content = self._default_content(body, api)
+            context = Context(body, content, lambda text, **kw: self._answer_json(body, text, api, **kw))
+            return self._record(REPLY_MODES[kind][1](context))
+        if kind == "slow":
+            await asyncio.sleep(0.3)
+            return self._record(self._answer(body, self._default_content(body, api), api))
         if kind == "non_json":
             html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
             return self._record(web.Response(status=200, text=html, content_type="application/json"))
@@ -478,7 +488,7 @@ class OpenAICompatibleServer:
     # -- default answers ----------------------------------------------------------------------
     def _default_content(self, body: dict[str, Any], api: str) -> str:
         seed = request_seed(body)
-        schema = _requested_schema(body, api)
+        schema = _requested_schema(body, api) or _prompted_schema(body)
         if schema is not None:
             return json.dumps(synthesize_instance(schema, seed))
         fmt = body.get("response_format")
@@ -519,7 +529,11 @@ class OpenAICompatibleServer:
                 "role": "assistant",
                 "model": model,
                 "content": [block],
-                "stop_reason": "tool_use" if block["type"] == "tool_use" else "end_turn",
+                "stop_reason": (
+                    "max_tokens"
+                    if finish_reason == "length"
+                    else ("tool_use" if block["type"] == "tool_use" else "end_turn")
+                ),
                 "stop_sequence": None,
                 "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
             }
@@ -544,6 +558,24 @@ class OpenAICompatibleServer:
         }
 
 
+_SCHEMA_HINT = "matches this JSON schema:\n"
+
+
+def _prompted_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema the engine puts in the prompt when a server has no structured output: a model
+    that follows the prompt answers with an instance of it, and so does this server."""
+    messages = body.get("messages")
+    text = _message_text(messages[-1:] if isinstance(messages, list) else [])
+    _, found, rest = text.rpartition(_SCHEMA_HINT)
+    if not found:
+        return None
+    try:
+        schema = json.loads(rest)
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
 def _forced_tool(body: dict[str, Any]) -> str | None:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -563,4 +595,6 @@ def _requested_schema(body: dict[str, Any], api: str) -> dict[str, Any] | None:
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema")
         return schema if isinstance(schema, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+        return dict(fmt["schema"])  # llama.cpp servers: json_object constrained by a schema
     return None
