@@ -19,7 +19,7 @@ from rubric_eval.testing import FAULT_KINDS, Fault, OpenAICompatibleServer
 from rubric_eval.testing._faults import REPLY_MODES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from engine_helpers import config_for, make_calls  # noqa: E402
+from engine_helpers import config_for, make_calls
 
 # Modes whose reply is fine once read leniently: the call succeeds on its first request.
 VALID_AS_IS = {"content_parts", "prose_around_json", "duplicate_keys", "bom_json", "wrong_content_type", "slow"}
