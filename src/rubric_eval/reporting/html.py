@@ -41,6 +41,9 @@ NOT_GRADED = -2
 _ASSETS = "html_assets"
 _PLACEHOLDER = re.compile(r"@@(TITLE|CSP|CSS|JS|DATA|TEXTS)@@")
 _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+# Per-answer texts a report may carry are in the page once, in the compact columns and per-model text blocks
+# (parsed on demand), not again inside the report dump that is parsed at load.
+_CARRIED_APART: Any = {"report": {"instructions": True, "models": {"__all__": {"answers": True}}}}
 _SCRIPT_UNSAFE = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
 
 
@@ -88,7 +91,9 @@ class HtmlData(BaseModel):
     """Everything the page shows, except the answers' long texts (see `render_html`)."""
 
     format_version: int = FORMAT_VERSION
-    report: EvaluationReport = Field(description="The report, dumped exactly as its JSON twin.")
+    report: EvaluationReport = Field(
+        description="The report as in its JSON twin, less per-answer texts it may carry (`_CARRIED_APART`)."
+    )
     categories: list[str]
     rubrics: list[HtmlRubric]
     instructions: list[HtmlInstruction]
@@ -254,7 +259,7 @@ def render_html(report: EvaluationReport, records: Sequence[Record], *, source: 
         "CSP": html.escape(csp),
         "CSS": css,
         "JS": js,
-        "DATA": script_json(data.model_dump(mode="json")),
+        "DATA": script_json(data.model_dump(mode="json", exclude=_CARRIED_APART)),
         "TEXTS": text_blocks,
     }
     # One pass over the template: substituted text is never scanned for placeholders again.
