@@ -11,12 +11,12 @@ from tests.data_checks._v2 import reference
 
 from rubric_eval.datasets import load_benchmark
 
-EXPERT = ("Medicine", "Finance")
+SOURCED = ("Medicine", "Finance", "Information seeking")
 # A named source with its year: "NICE NG143 ... (2019", "MHRA ... (2013)", "BNF for Children (2024-25)".
 _SOURCE_YEAR = re.compile(r"\((?:[^()]*?\b)?(19|20)\d{2}\b")
 
 
-@pytest.mark.parametrize("category", EXPERT)
+@pytest.mark.parametrize("category", SOURCED)
 def test_every_expert_item_names_a_source_with_its_year(category: str) -> None:
     records = [r for r in load_benchmark("rubriceval_builtin_v2") if r.category == category]
     if not records:
