@@ -23,10 +23,13 @@ from rubric_eval.records import (
     Rubric,
 )
 from rubric_eval.reporting import EvaluationReport, Leaderboard, generate_report, load_leaderboard
+from rubric_eval.steps.audit import audit
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
 from rubric_eval.steps.evaluate import evaluate
 from rubric_eval.steps.outputs import generate_outputs
+from rubric_eval.steps.panel import evaluate_panel
 from rubric_eval.steps.rubrics import brainstorm_and_generate_rubrics, generate_rubrics
+from rubric_eval.trust import meta_evaluate
 from rubric_eval.validation import DatasetSummary, validate_records
 
 __all__ = [
@@ -48,16 +51,19 @@ __all__ = [
     "Rubric",
     "RubricEvalError",
     "__version__",
+    "audit",
     "benchmark_names",
     "brainstorm_and_generate_rubrics",
     "brainstorm_rubrics",
     "evaluate",
     "evaluate_and_generate_report",
+    "evaluate_panel",
     "generate_outputs",
     "generate_report",
     "generate_rubrics",
     "load_benchmark",
     "load_leaderboard",
+    "meta_evaluate",
     "read_records",
     "resolve_config",
     "run_demo",

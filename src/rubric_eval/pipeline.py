@@ -12,7 +12,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine
 from rubric_eval.reporting import EvaluationReport, generate_report
-from rubric_eval.steps.evaluate import evaluate_records
+from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan, judging_plan
 
 
 def evaluate_and_generate_report(
@@ -26,17 +26,19 @@ def evaluate_and_generate_report(
     dataset: str | None = None,
     leaderboard_path: str | os.PathLike[str] | None = None,
     context_tokens: int | None = None,
+    judging: JudgingPlan | None = None,
 ) -> tuple[Any, EvaluationReport]:
     """`evaluate` then `generate_report` with one engine.
 
-    Returns ``(evaluations in the input's kind, report)``.
+    ``judging`` (`rubric_eval.steps.panel.judging_plan`: repeats, a panel, escalation) replaces
+    ``evaluator``. Returns ``(evaluations in the input's kind, report)``.
     """
     items, convert_back = to_records(records)
     if max_instances is not None:
         items = items[:max_instances]
     engine = engine or Engine()
-    config = resolve_config("evaluator", evaluator)
-    evaluations = evaluate_records(items, config=config, engine=engine)
+    plan = judging or judging_plan(resolve_config("evaluator", evaluator))
+    evaluations = evaluate_with_plan(items, plan, engine=engine)
     report = generate_report(
         evaluations,
         summarizer=summarizer,

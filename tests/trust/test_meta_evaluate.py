@@ -331,3 +331,30 @@ def test_agreement_intervals_cover_the_planted_values_over_seeds(engine_settings
             covered[name] += est.ci_low <= planted[name] <= est.ci_high
     print(f"coverage over 20 seeds: {covered}")
     assert covered["exact"] >= 17 and covered["kappa"] >= 17
+
+
+def test_repeated_judging_is_compared_by_levels(engine_settings: EngineSettings) -> None:
+    """With repeats the criterion score is a mean (e.g. 8.5), but agreement compares the combined level."""
+    from rubric_eval import Record
+    from rubric_eval.trust import HumanLabel, meta_evaluate
+
+    records, truth = planted_records(10, ["m"], seed=8)
+    engine = Engine(
+        engine_settings, providers={"openai": ScriptedProvider(PlantedJudge(noise=0.5).provider_fn)}
+    )
+    evaluated = [
+        Record.model_validate(r)
+        for r in evaluate(records, evaluator="openai/j", engine=engine, n_judge_samples=2)
+    ]
+    assert any(s not in SCORES.values() for r in evaluated for s in (r.score_per_criteria or {}).values())
+    labels = [
+        HumanLabel(id=str(i), model=m, criterion=c, level=lv)
+        for (i, m), lvs in truth.items()
+        for c, lv in lvs.items()
+    ]
+    agreement = meta_evaluate(evaluated, labels=labels, n_resamples=100).judges[0].agreement
+    assert agreement is not None and set(agreement.levels) <= set(LEVELS)  # no mean-score categories
+    combined = [
+        (r.level_per_criteria or {})[c] == lv for r in evaluated for c, lv in truth[(r.id, "m")].items()
+    ]
+    assert agreement.exact.value == pytest.approx(sum(combined) / len(combined))

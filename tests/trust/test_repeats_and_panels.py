@@ -111,9 +111,9 @@ def test_noise_share_interval_covers_the_planted_value_over_seeds(engine_setting
         noise = noise_of_records(out, n_resamples=400, seed=seed)
         assert noise is not None
         covered += noise.judge_share_ci_low <= planted <= noise.judge_share_ci_high  # type: ignore[operator]
-    assert (
-        covered >= 16
-    )  # nominal 95%: 19 of 20 expected; 16 allows for a slightly liberal percentile interval
+    print(f"noise share CI covered the planted {planted:.3f} in {covered} of 20 seeds")
+    # Nominal 95%: 19 of 20 expected; 16 allows for a slightly liberal percentile interval.
+    assert covered >= 16
 
 
 def test_a_deterministic_judge_is_perfectly_self_consistent(engine_settings: EngineSettings) -> None:

@@ -16,6 +16,7 @@ instructions:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ def _collect(records: Sequence[Record]) -> tuple[dict[str, _Instruction], list[s
             models.append(model)
         if len(record.rubric.levels) > len(scale):
             scale = record.rubric.levels
-        key = f"{record.id}" if record.id is not None else record.instruction.strip()[:60]
+        key = f"{record.id}" if record.id is not None else _instruction_label(record.instruction)
         inst = instructions.setdefault(
             key, _Instruction(key, {c.criterion: c.weight for c in record.rubric.normalized().criteria})
         )
@@ -111,6 +112,13 @@ def _collect(records: Sequence[Record]) -> tuple[dict[str, _Instruction], list[s
                 if level in by_level:
                     inst.repeats.setdefault(model, {}).setdefault(criterion, []).append(by_level[level])
     return instructions, models, scale
+
+
+def _instruction_label(text: str) -> str:
+    # Records without ids: the instruction's start plus a hash, so two similar openings stay apart.
+    digest = hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:8]
+    start = " ".join(text.split())[:50]
+    return f"{start}... ({digest})"
 
 
 def _instruction_score(weights: dict[str, float], scores: dict[str, float]) -> float | None:

@@ -81,8 +81,10 @@ def _answers(records: Sequence[Record]) -> dict[str, list[_Answer]]:
         grades: dict[str, _Grade | None] = {}
         for g in record.grades:
             key = _norm(g.criterion)
-            if g.status == "scored" and g.level in scores and g.score is not None:
-                grades[key] = _Grade(g.score, levels.index(g.level), g.level, weights.get(key, 1.0))
+            if g.status == "scored" and g.level in scores:
+                # The level's score, not g.score: with repeats or a panel, g.score is a mean of several
+                # levels, while agreement compares levels.
+                grades[key] = _Grade(scores[g.level], levels.index(g.level), g.level, weights.get(key, 1.0))
             else:
                 grades[key] = None
         key = str(record.id) if record.id is not None else _norm(record.instruction)
