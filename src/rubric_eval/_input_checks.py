@@ -20,28 +20,59 @@ def _listed(items: Sequence[str]) -> str:
     return shown + (f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else "")
 
 
-def evaluation_input_warnings(records: Sequence[Record], source: str) -> list[str]:
-    """One line per kind of problem, naming the records (at most a few)."""
-    warnings: list[str] = []
-    ids = Counter(str(r.id) for r in records if r.id is not None)
-    duplicated = [i for i, n in ids.items() if n > 1]
-    if duplicated:
-        warnings.append(f"{source}: duplicate ids (results cannot be told apart): {_listed(duplicated)}")
-    clashing: list[str] = []
-    empty: list[str] = []
-    for index, record in enumerate(records):
+class InputChecks:
+    """The checks of `evaluation_input_warnings`, one record at a time (for inputs read as a stream):
+    what they keep is the ids seen and a few record names."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._ids: Counter[str] = Counter()
+        self._clashing: list[str] = []
+        self._empty: list[str] = []
+        self._n_clashing = self._n_empty = 0
+
+    def add(self, index: int, record: Record) -> None:
+        if record.id is not None:
+            self._ids[str(record.id)] += 1
         where = f"record {index} (id={record.id})"
         if record.rubric is not None:
             names = Counter(" ".join(c.criterion.casefold().split()) for c in record.rubric.criteria)
             if any(n > 1 for n in names.values()):
-                clashing.append(where)
+                self._n_clashing += 1
+                if len(self._clashing) < _MAX_LISTED:
+                    self._clashing.append(where)
         if record.output is not None and not record.output.strip():
-            empty.append(where)
-    if clashing:
-        warnings.append(
-            f"{source}: criteria whose names differ only in case or spacing (the judge's keys may be "
-            f"matched to the wrong one; rename them): {_listed(clashing)}"
-        )
-    if empty:
-        warnings.append(f"{source}: empty answers (graded as given): {_listed(empty)}")
-    return warnings
+            self._n_empty += 1
+            if len(self._empty) < _MAX_LISTED:
+                self._empty.append(where)
+
+    def warnings(self) -> list[str]:
+        """One line per kind of problem, naming the records (at most a few)."""
+        warnings: list[str] = []
+        duplicated = [i for i, n in self._ids.items() if n > 1]
+        if duplicated:
+            warnings.append(
+                f"{self.source}: duplicate ids (results cannot be told apart): {_listed(duplicated)}"
+            )
+        if self._clashing:
+            warnings.append(
+                f"{self.source}: criteria whose names differ only in case or spacing (the judge's keys may "
+                f"be matched to the wrong one; rename them): {_counted(self._clashing, self._n_clashing)}"
+            )
+        if self._empty:
+            warnings.append(
+                f"{self.source}: empty answers (graded as given): {_counted(self._empty, self._n_empty)}"
+            )
+        return warnings
+
+
+def _counted(first: Sequence[str], total: int) -> str:
+    return ", ".join(first) + (f" and {total - len(first)} more" if total > len(first) else "")
+
+
+def evaluation_input_warnings(records: Sequence[Record], source: str) -> list[str]:
+    """One line per kind of problem, naming the records (at most a few)."""
+    checks = InputChecks(source)
+    for index, record in enumerate(records):
+        checks.add(index, record)
+    return checks.warnings()

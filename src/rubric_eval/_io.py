@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import glob
 import json
 import os
@@ -326,6 +327,57 @@ class RecordWriter:
             self.discard()
         elif not self._handle.closed:
             self.commit()
+
+
+class OrderedSpill:
+    """Records that finish out of order, written to ``path`` in input order.
+
+    Each record is appended to an anonymous spill file beside ``path`` as it arrives (nothing
+    else of it stays in memory: the index keeps three integers per record); `commit` then writes
+    ``path`` in input order through a `RecordWriter` (temp file, atomic rename).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Anonymous (gone when closed, or when the process dies): never left beside the output.
+        # Closed by commit/discard/__exit__.
+        self._spill = tempfile.TemporaryFile(prefix=".spill.", dir=self.path.parent)  # noqa: SIM115
+        self._size = 0
+        self._order = array.array("q")
+        self._start = array.array("q")
+        self._length = array.array("q")
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def put(self, index: int, record: BaseModel | dict[str, Any]) -> None:
+        line = json.dumps(_dump(record), ensure_ascii=False).encode("utf-8")
+        self._spill.write(line)
+        self._order.append(index)
+        self._start.append(self._size)
+        self._length.append(len(line))
+        self._size += len(line)
+
+    def commit(self) -> Path:
+        """Write ``path`` (records in input order) and drop the spill file."""
+        self._spill.flush()
+        order = sorted(range(len(self._order)), key=self._order.__getitem__)
+        with RecordWriter(self.path) as writer:
+            for k in order:
+                self._spill.seek(self._start[k])
+                writer.write_json_line(self._spill.read(self._length[k]).decode("utf-8"))
+        self._spill.close()
+        return self.path
+
+    def discard(self) -> None:
+        self._spill.close()
+
+    def __enter__(self) -> OrderedSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._spill.close()
 
 
 def write_records(records: Iterable[BaseModel | dict[str, Any]], path: str | os.PathLike[str]) -> Path:

@@ -254,14 +254,13 @@ def test_judge_replies_missing_a_criterion_over_http_are_unscored_and_reported(
     assert "the judge did not grade this criterion" in markdown
 
 
-def test_record_without_output_is_a_clear_error(tmp_path: Path) -> None:
+def test_record_without_output_is_a_clear_error(tmp_path: Path, openai_env: OpenAICompatibleServer) -> None:
     bad = record(3)
     del bad["output"]
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps([record(0), bad]))
-    result = CliRunner().invoke(
-        cli, ["evaluate", "--input_path", str(outputs), "--output_path", str(tmp_path / "e.json")]
-    )
+    args = ["--output_path", str(tmp_path / "e.json"), "--cache_dir", str(tmp_path / "cache")]
+    result = CliRunner().invoke(cli, ["evaluate", "--input_path", str(outputs), *args])
     assert result.exit_code == 2
     assert f"{outputs}, record 1 (id=3), field 'output'" in result.output
     assert not (tmp_path / "e.json").exists()

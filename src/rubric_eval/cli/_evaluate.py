@@ -75,46 +75,38 @@ MAX_INSTANCES_OPTION = click.option(
 )
 
 
-def evaluation_lines(records: Sequence[Any]) -> tuple[list[str], int]:
-    """Human-readable summary of evaluated records, and how many records have unscored criteria.
+def evaluation_lines(records: Sequence[Any] | Any) -> tuple[list[str], int]:
+    """Human-readable summary of evaluated records (or their `EvaluationTally`), and how many
+    records have unscored criteria. Money spent by this run is shown apart from the cost of
+    answers found in the cache.
 
     Any unscored criterion (a failed call, an unknown level, a budget stop, a missing grade) counts:
     the command then exits 1, and the top reasons are printed with their counts.
     """
     from rubric_eval._failures import reason_lines
+    from rubric_eval.steps.evaluate_file import EvaluationTally
 
-    n_criteria = n_scored = n_unscored_instr = failed = cached = invented = unknown = unpriced = 0
-    incomplete = 0
-    reasons: list[str] = []
-    cost = 0.0
-    for record in records:
-        grades = record.grades or []
-        n_criteria += len(grades)
-        scored = sum(g.status == "scored" for g in grades)
-        n_scored += scored
-        n_unscored_instr += record.score is None
-        incomplete += scored < len(grades) or not grades
-        reasons += [g.reason or "unscored (no reason given)" for g in grades if g.status != "scored"]
-        extra = record.model_extra or {}
-        issues = extra.get("judge_issues") or {}
-        failed += bool(issues.get("error"))
-        invented += len(issues.get("invented_criteria") or [])
-        unknown += len(issues.get("unknown_levels") or {})
-        cached += bool(extra.get("evaluation_cached"))
-        cost += float(extra.get("evaluation_price_per_example") or 0.0)
-        unpriced += extra.get("evaluation_cost_known") is False
-    cost_text = f"cost ${cost:.4f}" + (
-        f" + unknown ({unpriced} calls to an unpriced model)" if unpriced else ""
+    tally = records
+    if not isinstance(tally, EvaluationTally):
+        tally = EvaluationTally()
+        for record in records:
+            tally.add(record)
+    cost_text = f"spent ${tally.spent_usd:.4f}" + (
+        f" + unknown ({tally.unpriced} calls to an unpriced model)" if tally.unpriced else ""
     )
+    if tally.cached:
+        cost_text += f" (answers from the cache had cost ${tally.cached_usd:.4f})"
     lines = [
-        f"evaluate: {len(records)} records: {n_criteria} criteria graded, {n_scored} scored, "
-        f"{n_criteria - n_scored} unscored; {n_unscored_instr} instructions unscored; "
-        f"{failed} failed judge calls; {cached} from cache; {cost_text}",
+        f"evaluate: {tally.records} records: {tally.criteria} criteria graded, {tally.scored} scored, "
+        f"{tally.criteria - tally.scored} unscored; {tally.unscored_instructions} instructions unscored; "
+        f"{tally.failed} failed judge calls; {tally.cached} from cache; {cost_text}",
     ]
-    if invented or unknown:
-        lines.append(f"dropped judge output: {invented} invented criteria, {unknown} unknown levels")
-    lines += reason_lines(reasons, "unscored criteria")
-    return lines, incomplete
+    if tally.invented or tally.unknown_levels:
+        lines.append(
+            f"dropped judge output: {tally.invented} invented criteria, {tally.unknown_levels} unknown levels"
+        )
+    lines += reason_lines(tally.reasons.elements(), "unscored criteria")
+    return lines, tally.incomplete
 
 
 def warn_about_input(records: Sequence[Any], source: str) -> None:
@@ -162,24 +154,50 @@ def evaluate(
     **kwargs: Any,
 ) -> None:
     """Grade each output criterion by criterion; add grades, feedback and scores to each record."""
+    import gc
+
+    from rubric_eval._input_checks import InputChecks
     from rubric_eval._io import check_writable, read_records, write_records
     from rubric_eval.engine import Engine
+    from rubric_eval.steps.evaluate_file import evaluate_file
     from rubric_eval.steps.panel import evaluate_with_plan
 
     plan = judging_plan_from(evaluator_configs, kwargs)
     engine = Engine(engine_settings_from(kwargs))
-    records = read_records(input_path)
     check_writable(output_path)
-    warn_about_input(records, str(input_path))
-    if max_instances is not None:
-        records = records[:max_instances]
-    out = evaluate_with_plan(records, plan, engine=engine, source=str(input_path))
-    write_records(out, output_path)
-    lines, failed = evaluation_lines(out)
+    # What is loaded now (modules, configs, templates) lives to the end: keep the collector off it.
+    gc.freeze()
+    if len(plan.evaluators) == 1 and plan.escalate_to is None:
+        # One judge: records stream from the input to the output in bounded memory; the input
+        # checks run as records are read and their warnings come before the summary.
+        checks = InputChecks(str(input_path))
+        tally = evaluate_file(
+            input_path,
+            output_path,
+            config=plan.evaluators[0],
+            engine=engine,
+            n_judge_samples=plan.n_judge_samples,
+            aggregate=plan.aggregate,
+            max_instances=max_instances,
+            on_record=checks.add,
+        )
+        for warning in checks.warnings():
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+        lines, failed = evaluation_lines(tally)
+        n = tally.records
+    else:
+        records = read_records(input_path)
+        warn_about_input(records, str(input_path))
+        if max_instances is not None:
+            records = records[:max_instances]
+        out = evaluate_with_plan(records, plan, engine=engine, source=str(input_path))
+        write_records(out, output_path)
+        lines, failed = evaluation_lines(out)
+        n = len(out)
     for line in lines:
         click.echo(line)
     echo_engine_totals(engine)
-    click.echo(f"wrote {len(out)} evaluations to {output_path}")
+    click.echo(f"wrote {n} evaluations to {output_path}")
     report_failures(failed)
     if failed:
         raise SystemExit(1)

@@ -1,7 +1,7 @@
 """The LLM engine: providers do one call; the engine retries, throttles, caches and counts."""
 
 from rubric_eval.engine._cache_io import answers_saved_in_process
-from rubric_eval.engine._engine import BUDGET_EXHAUSTED, Engine, EngineSettings, RunTotals
+from rubric_eval.engine._engine import BUDGET_EXHAUSTED, Engine, EngineSettings, RunTotals, run_blocking
 from rubric_eval.engine._pricing import lookup_price, price_for
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider, provider_names, register_provider
@@ -42,5 +42,6 @@ __all__ = [
     "redact",
     "register_provider",
     "resolve_local_ref",
+    "run_blocking",
     "totals_lines",
 ]

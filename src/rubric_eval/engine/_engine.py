@@ -204,7 +204,7 @@ class Engine:
 
         Works inside a running event loop too (e.g. Jupyter): the batch then runs in a helper thread.
         """
-        return _run_sync(self.arun(calls, description=description))
+        return run_blocking(self.arun(calls, description=description))
 
     async def arun(
         self, calls: Sequence[LLMCall[Any]], *, description: str = "LLM calls"
@@ -234,8 +234,9 @@ class Engine:
         ``calls`` may be a lazy iterable (e.g. records read from a file as they are needed): it is
         read at most ``window`` calls ahead of the finished ones (default: 4 x the concurrency, at
         least 256), so memory stays bounded and the first request goes out at once. Results come
-        in completion order. If drawing from ``calls`` raises, no new call starts; the calls
-        already started finish (and are cached and yielded), then the error is raised.
+        in completion order. If drawing from ``calls`` raises (e.g. a bad input record), the error
+        is raised at once and the calls in flight are cancelled; every call that finished is in
+        the cache, so a rerun repeats none of them.
         ``total`` (when known) is shown by the progress display; once ``calls`` is exhausted the
         exact count is.
         """
@@ -274,7 +275,6 @@ class Engine:
 
         source = iter(calls)
         drawn = 0
-        draw_error: BaseException | None = None
         exhausted = False
         try:
             if self.settings.batch:
@@ -284,13 +284,10 @@ class Engine:
                 batched = await run_batches(self, calls, run, description)
             while tasks or not exhausted:
                 while not exhausted and len(tasks) < window:
-                    try:
-                        call = next(source, None)
-                        if call is not None and id(call.config) not in checked:
-                            self._check_config(call.config)
-                            checked.add(id(call.config))
-                    except Exception as exc:  # e.g. a bad input record: stop drawing, finish what started
-                        draw_error, call = exc, None
+                    call = next(source, None)  # may raise (a bad input record): in-flight calls are cancelled
+                    if call is not None and id(call.config) not in checked:
+                        self._check_config(call.config)
+                        checked.add(id(call.config))
                     if call is None:
                         exhausted = True
                         progress.set_total(drawn)
@@ -304,8 +301,6 @@ class Engine:
                 index, outcome = await finished.get()
                 tasks.pop(index, None)
                 yield index, outcome
-            if draw_error is not None:
-                raise draw_error
         finally:
             for task in tasks.values():
                 task.cancel()
@@ -335,7 +330,7 @@ class Engine:
 
     def close(self) -> None:
         """Release provider connections (they are also released at the end of every run)."""
-        _run_sync(self.aclose())
+        run_blocking(self.aclose())
 
     def __enter__(self) -> Engine:
         return self
@@ -696,7 +691,9 @@ class _SendFailed(Exception):
         self.tries = tries
 
 
-def _run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+def run_blocking(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine to completion from sync code, also inside a running event loop (e.g. Jupyter),
+    where it runs in a helper thread."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -11,9 +11,9 @@ levels (`rubric_eval.reporting.scoring`), never from a score the judge writes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
@@ -21,7 +21,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._templates import PromptTemplate, load_template
 from rubric_eval._text import escape_cell
-from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_json
+from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_json, run_blocking
 from rubric_eval.errors import InputError
 from rubric_eval.records import CriterionGrade, Record, Rubric
 from rubric_eval.reporting.scoring import instruction_score, level_scores
@@ -299,26 +299,24 @@ def _generation_error(record: Record) -> str | None:
     return str(error) if record.output is None and error else None
 
 
-def _require_gradable(records: Sequence[Record], source: str) -> None:
-    for index, record in enumerate(records):
-        rid = record.id
-        if record.rubric is None:
-            raise InputError(
-                "no rubric to grade against (run `rubric_eval generate_rubrics` first, or add a 'rubric')",
-                path=source,
-                index=index,
-                record_id=rid,
-                field="rubric",
-            )
-        if record.output is None and _generation_error(record) is None:
-            raise InputError(
-                "no model output to grade (expected the answer in 'output' or 'outputs'; "
-                "run `rubric_eval generate_outputs` first)",
-                path=source,
-                index=index,
-                record_id=rid,
-                field="output",
-            )
+def _check_gradable(record: Record, index: int, source: str) -> None:
+    if record.rubric is None:
+        raise InputError(
+            "no rubric to grade against (run `rubric_eval generate_rubrics` first, or add a 'rubric')",
+            path=source,
+            index=index,
+            record_id=record.id,
+            field="rubric",
+        )
+    if record.output is None and _generation_error(record) is None:
+        raise InputError(
+            "no model output to grade (expected the answer in 'output' or 'outputs'; "
+            "run `rubric_eval generate_outputs` first)",
+            path=source,
+            index=index,
+            record_id=record.id,
+            field="output",
+        )
 
 
 def _grades_from_result(rubric: Rubric, result: LLMResult[Any]) -> tuple[list[CriterionGrade], JudgeIssues]:
@@ -396,6 +394,86 @@ def _grading_update(
     return grades, issues, {"judge_samples": samples, "judge_aggregate": aggregate}
 
 
+def _graded_record(
+    record: Record, config: AnnotatorConfig, answers: list[LLMResult[Any]], aggregate: Aggregate
+) -> Record:
+    assert record.rubric is not None
+    grades, issues, extra = _grading_update(record.rubric, answers, aggregate)
+    update = {
+        **graded_fields(record.rubric, grades),
+        "evaluator": config.name,
+        "judge_issues": issues.model_dump(),
+        **extra,
+        **bookkeeping_fields("evaluation", sum_results(answers)),
+    }
+    return record.model_copy(update=update)
+
+
+def _not_generated(record: Record, config: AnnotatorConfig, aggregate: Aggregate) -> Record:
+    # Nothing to grade: the generation failed. That is data (unscored), not a judge call.
+    failed = LLMResult[Any](ok=False, error=f"no output to grade: {_generation_error(record)}")
+    return _graded_record(record, config, [failed], aggregate)
+
+
+async def agrade(
+    items: Iterable[tuple[int, Record]],
+    emit: Callable[[int, Record], None],
+    *,
+    config: AnnotatorConfig,
+    engine: Engine,
+    source: str = "records",
+    n_judge_samples: int = 1,
+    aggregate: Aggregate = "mean",
+    total: int | None = None,
+) -> None:
+    """Grade ``(index, record)`` pairs as they are drawn from ``items`` (a lazy iterable is read only
+    as far as the engine's window) and hand each graded record to ``emit`` as soon as its judge
+    call(s) are back, in completion order. A record that cannot be graded raises `InputError` once
+    the calls already started have finished. ``total``: the number of judge calls, when known."""
+    if n_judge_samples < 1:
+        raise ValueError(f"n_judge_samples must be >= 1, got {n_judge_samples}")
+    template = load_template(config.template or DEFAULT_TEMPLATE)
+    plans = RubricPlans()
+    # record index -> (record, its answers so far); call index -> (record index, repeat)
+    waiting: dict[int, tuple[Record, list[LLMResult[Any] | None]]] = {}
+    owner: dict[int, tuple[int, int]] = {}
+
+    def calls() -> Iterator[LLMCall[Any]]:
+        drawn = 0
+        for index, record in items:
+            _check_gradable(record, index, source)
+            assert record.rubric is not None
+            if _generation_error(record) is not None:
+                emit(index, _not_generated(record, config, aggregate))
+                continue
+            plan = plans.get(record.rubric)
+            messages = _render(template, record, plan)
+            waiting[index] = (record, [None] * n_judge_samples)
+            for repeat in range(n_judge_samples):
+                owner[drawn] = (index, repeat)
+                drawn += 1
+                yield LLMCall(
+                    config=config,
+                    messages=messages,
+                    output_type=RubricGrading,
+                    template_key=template.version_key,
+                    repeat_index=repeat,
+                    check=plan.check,
+                    label=f"record {index} (id={record.record_id})"
+                    + (f" sample {repeat + 1}" if n_judge_samples > 1 else ""),
+                    response_schema=plan.schema,
+                )
+
+    description = f"evaluate ({config.name})"
+    async for call_index, result in engine.astream(calls(), description=description, total=total):
+        index, repeat = owner.pop(call_index)
+        record, answers = waiting[index]
+        answers[repeat] = result
+        if all(a is not None for a in answers):
+            del waiting[index]
+            emit(index, _graded_record(record, config, [a for a in answers if a is not None], aggregate))
+
+
 def evaluate_records(
     records: Sequence[Record],
     *,
@@ -414,51 +492,32 @@ def evaluate_records(
     if n_judge_samples < 1:
         raise ValueError(f"n_judge_samples must be >= 1, got {n_judge_samples}")
     records = list(records)
-    _require_gradable(records, source)
-    template = load_template(config.template or DEFAULT_TEMPLATE)
-    plans = RubricPlans()
-    calls: list[LLMCall[Any]] = []
-    to_grade = [i for i, r in enumerate(records) if _generation_error(r) is None]
-    for index in to_grade:
-        record = records[index]
-        assert record.rubric is not None
-        plan = plans.get(record.rubric)
-        messages = _render(template, record, plan)
-        for repeat in range(n_judge_samples):
-            calls.append(
-                LLMCall(
-                    config=config,
-                    messages=messages,
-                    output_type=RubricGrading,
-                    template_key=template.version_key,
-                    repeat_index=repeat,
-                    check=plan.check,
-                    label=f"record {index} (id={record.record_id})"
-                    + (f" sample {repeat + 1}" if n_judge_samples > 1 else ""),
-                    response_schema=plan.schema,
-                )
-            )
-    finished = (engine or Engine()).run(calls, description=f"evaluate ({config.name})") if calls else []
-    results: dict[int, list[LLMResult[Any]]] = {}
-    for pos, result in enumerate(finished):
-        results.setdefault(to_grade[pos // n_judge_samples], []).append(result)
-    out: list[Record] = []
     for index, record in enumerate(records):
-        assert record.rubric is not None
-        answers = results.get(index)
-        if answers is None:
-            # Nothing to grade: the generation failed. That is data (unscored), not a judge call.
-            answers = [LLMResult(ok=False, error=f"no output to grade: {_generation_error(record)}")]
-        grades, issues, extra = _grading_update(record.rubric, answers, aggregate)
-        update = {
-            **graded_fields(record.rubric, grades),
-            "evaluator": config.name,
-            "judge_issues": issues.model_dump(),
-            **extra,
-            **bookkeeping_fields("evaluation", sum_results(answers)),
-        }
-        out.append(record.model_copy(update=update))
-    return out
+        _check_gradable(record, index, source)  # every record, before any call
+    out: list[Record | None] = [None] * len(records)
+
+    def emit(index: int, record: Record) -> None:
+        out[index] = record
+
+    n_calls = n_judge_samples * sum(_generation_error(r) is None for r in records)
+    if n_calls:
+        run_blocking(
+            agrade(
+                enumerate(records),
+                emit,
+                config=config,
+                engine=engine or Engine(),
+                source=source,
+                n_judge_samples=n_judge_samples,
+                aggregate=aggregate,
+                total=n_calls,
+            )
+        )
+    else:
+        for index, record in enumerate(records):
+            emit(index, _not_generated(record, config, aggregate))
+    assert all(r is not None for r in out), "every record is graded once"
+    return cast(list[Record], out)
 
 
 def evaluate(
