@@ -138,3 +138,14 @@ def test_rich_progress_fits_80_columns_without_cutting_fields(
     assert "3/3" in err and "0 failed, 0 cached" in err and " spent" in err and "/s" in err
     assert "…" not in err
     assert all(len(line.rstrip()) <= 80 for line in err.splitlines())
+
+
+def test_no_rate_or_eta_from_the_first_few_answers() -> None:
+    from rubric_eval.engine._progress import Tally, plain_lines
+
+    tally = Tally(11_760)
+    tally.requests_started = tally.started
+    tally.advance(ok=True, cost_usd=0.0005, priced=True, cached=False)
+    lines = plain_lines("evaluate (judge)", tally)
+    assert "measuring the rate" in " ".join(lines) and "ETA" not in " ".join(lines)
+    assert all(len(line) <= 80 for line in lines)

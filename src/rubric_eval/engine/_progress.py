@@ -8,6 +8,7 @@ from the cost of answers found in the cache. Every line fits 80 columns.
 
 from __future__ import annotations
 
+import collections
 import sys
 import time
 from collections.abc import Iterable
@@ -48,6 +49,11 @@ class Tally:
         self.spent_usd = self.cached_usd = 0.0
         self.started = time.monotonic()
         self.requests_started: float | None = None
+        self.last_answer: float | None = None
+        # When the latest answers from the API came: the rate is measured over them, so it is the
+        # current rate (not diluted by start-up, and not made up from the first few answers).
+        self._recent: collections.deque[float] = collections.deque(maxlen=512)
+        self.final = False
 
     def advance(self, *, ok: bool, cost_usd: float, priced: bool, cached: bool) -> None:
         self.done += 1
@@ -58,14 +64,23 @@ class Tally:
             self.cached_usd += cost_usd
         else:
             self.spent_usd += cost_usd
+            self.last_answer = time.monotonic()
+            self._recent.append(self.last_answer)
 
     def rate(self) -> float | None:
-        """Answers per second from the API since the first request (cache hits excluded)."""
-        if self.requests_started is None:
-            return None
-        elapsed = time.monotonic() - self.requests_started
+        """Answers per second from the API (cache hits excluded): over the latest answers while
+        running, over the whole request phase at the end; None until there is enough to measure."""
         answered = self.done - self.cached
-        return answered / elapsed if answered and elapsed > 0 else None
+        if self.final:
+            if self.requests_started is None or self.last_answer is None:
+                return None
+            span = self.last_answer - self.requests_started
+            return answered / span if span > 0 else None
+        recent = self._recent
+        if len(recent) < 8:
+            return None
+        span = time.monotonic() - recent[0]
+        return len(recent) / span if span >= 0.5 else None
 
     def eta(self) -> str:
         if self.total is None:
@@ -84,8 +99,10 @@ class Tally:
     def speed(self) -> str:
         rate = self.rate()
         if rate is None:
-            phase = "no requests yet" if self.requests_started is None else "requests started"
+            phase = "no requests yet" if self.requests_started is None else "measuring the rate"
             return f"{phase}, {_duration(time.monotonic() - self.started)} in"
+        if self.final:
+            return f"{rate:.1f}/s over the requests, {_duration(time.monotonic() - self.started)} in all"
         return f"{rate:.1f}/s, ETA {self.eta()}"
 
     def money(self) -> str:
@@ -155,6 +172,7 @@ class _Plain:
             self._print(plain_lines(self.description, self.tally))
 
     def close(self) -> None:
+        self.tally.final = True
         self._print(plain_lines(self.description, self.tally))
 
 
@@ -198,6 +216,8 @@ class _Rich:
         self._bar.update(self._task, advance=1)
 
     def close(self) -> None:
+        self.tally.final = True
+        self._bar.refresh()
         self._bar.stop()
 
 
