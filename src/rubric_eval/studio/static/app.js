@@ -770,6 +770,7 @@ async function suggest(criterion, level, field) {
     Object.assign(pending, { pending: false, error: e.message });
   }
   renderSuggestions();
+  showSuggestions(rec);
 }
 
 async function draftRubric() {
@@ -784,6 +785,12 @@ async function draftRubric() {
     Object.assign(pending, { pending: false, error: e.message });
   }
   renderSuggestions();
+  showSuggestions(rec);
+}
+
+function showSuggestions(rec) {
+  // The answer may arrive after the expert moved on: only bring it into view on the same instruction.
+  if (cur() === rec) $("suggestions").scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
 function accept(s) {
