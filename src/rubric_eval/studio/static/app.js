@@ -12,6 +12,8 @@ const S = {
   field: "rubric",
   recs: new Map(), // index -> record state
   order: [], // indices shown in the sidebar (filtered)
+  saving: false, // a save is in flight (the file changes under the poll)
+  saves: 0, // saves started, so a poll answer overtaken by a save is ignored
 };
 
 const $ = (id) => document.getElementById(id);
@@ -664,9 +666,12 @@ async function save() {
     return;
   }
   let result;
+  S.saving = true;
+  S.saves += 1;
   try {
     result = await api("/api/save", { reviewer: name, edits });
   } catch (e) {
+    S.saving = false;
     banner(`Save failed: ${e.message}. Your edits are kept in this page.`, "error");
     return;
   }
@@ -685,7 +690,11 @@ async function save() {
   if (problems.length) banner(`Not saved: ${problems.join("; ")}`, "error");
   else if (result.conflicts.length) banner(`Saved ${result.saved.length} instruction(s); ${result.conflicts.length} conflict(s) to resolve below.`, "warning");
   else banner(`Saved ${result.saved.length} instruction(s).`, "ok");
-  await refreshList();
+  try {
+    await refreshList();
+  } finally {
+    S.saving = false;
+  }
   if (S.current !== null) {
     renderRecord();
     scheduleCheck();
@@ -927,8 +936,12 @@ async function runPilot() {
 
 // ---- watching the file ------------------------------------------------------------------------------------
 async function poll() {
+  // A save in flight changes the file too: skip this round, and ignore an answer that a save overtook.
+  if (S.saving) return;
+  const generation = S.saves;
   try {
     const meta = await api("/api/meta");
+    if (S.saving || S.saves !== generation) return;
     if (S.etag && meta.etag !== S.etag) {
       const stale = [];
       for (const [index, rec] of S.recs) {
