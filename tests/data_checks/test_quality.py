@@ -58,7 +58,7 @@ def test_v2_says_accept_equivalent_where_it_anchors_on_an_exact_value(v2: Qualit
 
 
 def test_v2_categories_and_size(v2: Quality) -> None:
-    assert set(v2.per_category) <= V2_CATEGORIES
+    assert set(v2.per_category) == V2_CATEGORIES
     thin = {c: n for c, n in v2.per_category.items() if n < MIN_PER_CATEGORY}
     assert not thin
 
