@@ -179,7 +179,9 @@ def test_v2_loads_by_name_from_a_folder_of_category_files() -> None:
 
 
 def test_default_stays_v1() -> None:
-    assert [r.id for r in load_benchmark("default")] == [r.id for r in load_benchmark("rubriceval_builtin_v1")]
+    assert [r.id for r in load_benchmark("default")] == [
+        r.id for r in load_benchmark("rubriceval_builtin_v1")
+    ]
 
 
 def test_a_folder_of_record_files_loads_in_name_order(tmp_path: Path) -> None:
@@ -213,8 +215,15 @@ def test_generate_outputs_refuses_both_input_and_benchmark(tmp_path: Path) -> No
     write_records([Record(instruction="x", id="a")], path)
     result = CliRunner().invoke(
         cli,
-        ["generate_outputs", "--input_path", str(path), "--benchmark", "rubriceval_builtin_v2",
-         "--output_path", str(tmp_path / "out.json")],
+        [
+            "generate_outputs",
+            "--input_path",
+            str(path),
+            "--benchmark",
+            "rubriceval_builtin_v2",
+            "--output_path",
+            str(tmp_path / "out.json"),
+        ],
     )
     assert result.exit_code == 2 and "not both" in result.output
     assert not (tmp_path / "out.json").exists()
