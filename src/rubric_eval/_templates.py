@@ -91,10 +91,14 @@ class PromptTemplate:
         """What identifies this exact prompt text in cache keys."""
         return f"{self.template_id}@{self.sha256[:16]}"
 
-    def render(self, **variables: Any) -> list[dict[str, str]]:
-        """Render to chat messages: a system message (if the block is non-empty) and a user message."""
-        messages: list[dict[str, str]] = []
-        for role in ("system", "user"):
+    def render(self, **variables: Any) -> list[dict[str, Any]]:
+        """Render to chat messages: a system message (if the block is non-empty) and a user message.
+
+        An ``answer`` block is appended to the user message, which then carries ``cache_prefix_chars``:
+        the length of the part before it, shared by every call that differs only in the answer.
+        """
+        messages: list[dict[str, Any]] = []
+        for role in ("system", "user", "answer"):
             block = self._template.blocks.get(role)
             if block is None:
                 continue
@@ -104,8 +108,13 @@ class PromptTemplate:
                 raise ConfigError(f"template {self.template_id} tried something unsafe: {exc}") from None
             except jinja2.TemplateError as exc:
                 raise ConfigError(f"template {self.template_id}: {exc}") from None
-            if text:
-                messages.append({"role": role, "content": text})
+            if role == "answer" and messages and messages[-1]["role"] == "user":
+                # The user message's shared block ends where the per-answer tail begins: providers
+                # mark it as a prompt-cache prefix (see docs/large_runs.md, "Prompt caching").
+                shared = messages[-1]["content"] + "\n\n"
+                messages[-1] = {"role": "user", "content": shared + text, "cache_prefix_chars": len(shared)}
+            elif text:
+                messages.append({"role": "user" if role == "answer" else role, "content": text})
         if not any(m["role"] == "user" for m in messages):
             raise ConfigError(f"template {self.template_id} rendered no user message")
         return messages
@@ -135,7 +144,7 @@ def builtin_template_names() -> list[str]:
 
 @functools.lru_cache(maxsize=64)
 def load_template(name: str) -> PromptTemplate:
-    """Load a built-in template (``evaluate/v1``) or a template file path."""
+    """Load a built-in template (``evaluate/v2``) or a template file path."""
     path = Path(name)
     if name.endswith(".j2") and path.is_file():
         source = path.read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ def test_every_step_has_a_resolvable_default(step: str) -> None:
 def test_provider_slash_model_string() -> None:
     config = resolve_config("evaluator", "openai/Qwen/Qwen2.5-72B-Instruct")
     assert (config.provider, config.model) == ("openai", "Qwen/Qwen2.5-72B-Instruct")
-    assert config.template == "evaluate/v1"
+    assert config.template == "evaluate/v2"
 
 
 def test_yaml_config_file(tmp_path: Path) -> None:

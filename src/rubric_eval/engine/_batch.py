@@ -24,7 +24,7 @@ from rubric_eval.engine._batch_store import BatchStore
 from rubric_eval.engine._batch_types import BatchAPI, BatchItemResult, BatchState
 from rubric_eval.engine._cache import CachedAnswer
 from rubric_eval.engine._limits import with_defaults
-from rubric_eval.engine._pricing import Price, price_for
+from rubric_eval.engine._pricing import Price, price_for, usage_of
 from rubric_eval.engine._structured import NATIVE
 from rubric_eval.engine._types import LLMCall, LLMResult, Provider, ProviderError, ProviderRequest, Usage
 from rubric_eval.errors import ConfigError
@@ -67,7 +67,7 @@ class BatchOutcome:
 
 
 def batch_cost(price: Price | None, usage: Usage) -> float:
-    return price.cost(usage.input_tokens, usage.output_tokens) * BATCH_DISCOUNT if price else 0.0
+    return price.cost_of(usage) * BATCH_DISCOUNT if price else 0.0
 
 
 class _Reporter:
@@ -277,7 +277,7 @@ async def _store_item(
             await run.cache.log_failure(item.custom_id, f"batch: {item.error}", None, model=model)
         return  # the live path retries it
     response = item.response
-    usage = Usage(response.input_tokens, response.output_tokens)
+    usage = usage_of(response)
     if not waiting:
         # Paid for by an earlier run but no longer asked for: keep it (validated when it is used).
         if known is not None:

@@ -27,7 +27,7 @@ from rubric_eval.engine._cache import CachedAnswer, cache_key, default_cache_dir
 from rubric_eval.engine._cache_io import CacheStore, open_cache
 from rubric_eval.engine._limits import output_limit, raised_limit, with_defaults
 from rubric_eval.engine._pacing import Pacer
-from rubric_eval.engine._pricing import Price, price_for
+from rubric_eval.engine._pricing import Price, price_for, usage_of
 from rubric_eval.engine._progress import Progress, make_progress
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider
@@ -110,6 +110,8 @@ class RunTotals:
     unpriced_calls: int = 0
     wall_s: float = 0.0
     batch_calls: int = 0
+    cached_input_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
+    cache_write_tokens: int = 0  # of input_tokens, written to it
     cost_at_live_price_usd: float = 0.0  # what ``cost_usd`` would have been without batch discounts
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,7 +147,7 @@ def _valid_unicode(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
             message.content.encode("utf-8")
         except UnicodeEncodeError:
             text = message.content.encode("utf-8", "replace").decode("utf-8")
-            out[i] = ChatMessage(role=message.role, content=text)
+            out[i] = message.model_copy(update={"content": text})  # same length: keeps cache_prefix_chars
     return out
 
 
@@ -348,6 +350,8 @@ class Engine:
         totals.failures += not result.ok
         totals.budget_exhausted += (result.error or "").startswith(BUDGET_EXHAUSTED)
         totals.input_tokens += result.usage.input_tokens
+        totals.cached_input_tokens += result.usage.cached_input_tokens
+        totals.cache_write_tokens += result.usage.cache_write_tokens
         totals.output_tokens += result.usage.output_tokens
         totals.cost_usd += result.cost_usd
         totals.batch_calls += result.batched
@@ -536,7 +540,7 @@ class Engine:
                 error = str(exc)
                 break
             attempts += tries
-            usage = usage + Usage(response.input_tokens, response.output_tokens)
+            usage = usage + usage_of(response)
             last_text = response.text
             if mode is not None:
                 self._accepted(endpoint_name, endpoint.breaker.endpoint, mode)
@@ -617,7 +621,7 @@ class Engine:
             text=text,
             error=error,
             usage=usage,
-            cost_usd=price.cost(usage.input_tokens, usage.output_tokens) if price else 0.0,
+            cost_usd=price.cost_of(usage) if price else 0.0,
             cost_known=price is not None,
             latency_s=time.monotonic() - started,
             attempts=attempts,

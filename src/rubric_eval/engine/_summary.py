@@ -5,6 +5,13 @@ from __future__ import annotations
 from rubric_eval.engine._engine import RunTotals
 
 
+def _cached(totals: RunTotals) -> str:
+    if not totals.cached_input_tokens:
+        return ""
+    share = totals.cached_input_tokens / totals.input_tokens if totals.input_tokens else 0.0
+    return f" ({totals.cached_input_tokens:,} from the provider's prompt cache, {share:.0%})"
+
+
 def totals_lines(totals: RunTotals) -> list[str]:
     """One line of what an engine did, plus the batch saving when batches answered any call."""
     if not totals.calls:
@@ -17,7 +24,8 @@ def totals_lines(totals: RunTotals) -> list[str]:
     )
     line = (
         f"LLM calls: {totals.calls} ({via + ', ' if via else ''}{totals.cache_hits} from cache, "
-        f"{totals.failures} failed); tokens {totals.input_tokens:,} in, {totals.output_tokens:,} out; "
+        f"{totals.failures} failed); tokens {totals.input_tokens:,} in{_cached(totals)}, "
+        f"{totals.output_tokens:,} out; "
         f"cost ${totals.cost_usd:.4f}"
     )
     if totals.batch_calls:

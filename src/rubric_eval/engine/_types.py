@@ -71,6 +71,9 @@ class ChatMessage(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+    cache_prefix_chars: int | None = Field(
+        default=None, ge=0, description="Length of the content's leading part that other calls share."
+    )
 
 
 class ProviderRequest(BaseModel):
@@ -94,8 +97,10 @@ class ProviderResponse(BaseModel):
     """What one call returned: the text and the usage the API reported."""
 
     text: str
-    input_tokens: int = 0
+    input_tokens: int = 0  # every prompt token, cached ones included
     output_tokens: int = 0
+    cached_input_tokens: int = 0  # read from the provider's prompt cache
+    cache_write_tokens: int = 0  # written to it (Anthropic's cache_creation_input_tokens)
     finish_reason: str | None = None
 
 
@@ -182,11 +187,22 @@ class LLMCall(Generic[T]):
 
 @dataclass
 class Usage:
+    """Tokens of one or more requests. ``input_tokens`` counts every prompt token, including
+    ``cached_input_tokens`` (read from the provider's prompt cache) and ``cache_write_tokens``
+    (written to it, which Anthropic charges extra)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
 
 
 @dataclass

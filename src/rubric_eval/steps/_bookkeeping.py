@@ -20,6 +20,7 @@ def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
         f"{prefix}_version": package_version(),
         f"{prefix}_input_tokens": result.usage.input_tokens,
         f"{prefix}_output_tokens": result.usage.output_tokens,
+        f"{prefix}_cached_input_tokens": result.usage.cached_input_tokens,
         f"{prefix}_cached": result.cached,
     }
 

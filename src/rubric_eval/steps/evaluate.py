@@ -28,7 +28,7 @@ from rubric_eval.reporting.scoring import instruction_score, level_scores
 from rubric_eval.steps._bookkeeping import bookkeeping_fields, sum_results
 from rubric_eval.trust import Aggregate, JudgeSample, combine_grades
 
-DEFAULT_TEMPLATE = "evaluate/v1"
+DEFAULT_TEMPLATE = "evaluate/v2"
 ANSWER_MODEL_NAME = "RubricGrading"
 REASON_MISSING = "the judge did not grade this criterion"
 
@@ -474,6 +474,16 @@ async def agrade(
             emit(index, _graded_record(record, config, [a for a in answers if a is not None], aggregate))
 
 
+def _by_instruction(records: list[Record]) -> list[tuple[int, Record]]:
+    """(index, record) pairs with the answers to one instruction next to each other, in first-seen
+    order: sent together, they find the shared block (instruction, rubric, reference, how to grade)
+    in the provider's prompt cache. Results are placed by index, so outputs keep their order."""
+    first_seen: dict[str, int] = {}
+    pairs = list(enumerate(records))
+    pairs.sort(key=lambda pair: first_seen.setdefault(pair[1].instruction, len(first_seen)))
+    return pairs
+
+
 def evaluate_records(
     records: Sequence[Record],
     *,
@@ -503,7 +513,7 @@ def evaluate_records(
     if n_calls:
         run_blocking(
             agrade(
-                enumerate(records),
+                _by_instruction(records),
                 emit,
                 config=config,
                 engine=engine or Engine(),

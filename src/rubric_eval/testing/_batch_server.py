@@ -18,6 +18,7 @@ files uploaded, batches created, status polls, result downloads and cancels.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import random
@@ -74,6 +75,7 @@ class BatchServer(OpenAICompatibleServer):
         expire_after_s: float | None = None,
         item_faults: Mapping[int, str] | None = None,
         item_error_rate: float = 0.0,
+        prompt_cache: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -89,6 +91,8 @@ class BatchServer(OpenAICompatibleServer):
         self._files: dict[str, tuple[str, str, bytes]] = {}  # id -> (purpose, filename, content)
         self._batches: dict[str, _Batch] = {}
         self.batch_counts: Counter[str] = Counter()
+        self.prompt_cache = prompt_cache
+        self._cached_prefixes: set[str] = set()
 
     # -- app ----------------------------------------------------------------------------------
     def make_app(self) -> web.Application:
@@ -118,6 +122,58 @@ class BatchServer(OpenAICompatibleServer):
         """Counters: ``files_uploaded``, ``batches_created``, ``polls``, ``result_downloads``, ``cancels``."""
         with self._batch_lock:
             return dict(self.batch_counts)
+
+    # -- simulated prompt cache -----------------------------------------------------------------
+    def _answer_json(self, body: dict[str, Any], content: str, api: str, **kwargs: Any) -> dict[str, Any]:
+        """The live server's answer; with ``prompt_cache`` its usage reports cached prompt tokens the way
+        each API does: OpenAI caches any prefix of 1,024+ tokens in 128-token steps and reports
+        ``prompt_tokens_details.cached_tokens`` (part of ``prompt_tokens``); Anthropic caches up to a
+        ``cache_control`` block and reports ``cache_read_input_tokens`` / ``cache_creation_input_tokens``
+        apart from ``input_tokens``. Tokens are the server's usual 4 characters each."""
+        data = super()._answer_json(body, content, api, **kwargs)
+        if not self.prompt_cache or kwargs.get("usage") is not None:
+            return data
+        with self._batch_lock:
+            if api == "anthropic":
+                self._anthropic_cache(body, data["usage"])
+            else:
+                self._openai_cache(body, data["usage"])
+        return data
+
+    def _openai_cache(self, body: dict[str, Any], usage: dict[str, Any]) -> None:
+        listed = body.get("messages")
+        messages: list[Any] = listed if isinstance(listed, list) else []
+        text = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+        step, least = 128 * 4, 1024 * 4
+        cached = 0
+        for end in range(least, len(text) + 1, step):
+            digest = hashlib.sha256(text[:end].encode()).hexdigest()
+            if digest in self._cached_prefixes:
+                cached = end // 4
+            self._cached_prefixes.add(digest)
+        usage["prompt_tokens_details"] = {"cached_tokens": min(cached, usage["prompt_tokens"])}
+
+    def _anthropic_cache(self, body: dict[str, Any], usage: dict[str, Any]) -> None:
+        prefix = json.dumps(body.get("tools")) + str(body.get("system", ""))
+        marked = False
+        for message in body.get("messages") or []:
+            blocks = message.get("content") if isinstance(message, dict) else None
+            for block in blocks if isinstance(blocks, list) else []:
+                prefix += str(block.get("text", ""))
+                if isinstance(block, dict) and block.get("cache_control"):
+                    marked = True
+                    break
+            if marked:
+                break
+        tokens = len(prefix) // 4
+        if not marked or tokens < 1024:
+            return  # nothing marked, or too short to cache: the API caches nothing
+        digest = hashlib.sha256(prefix.encode()).hexdigest()
+        hit = digest in self._cached_prefixes
+        self._cached_prefixes.add(digest)
+        tokens = min(tokens, usage["input_tokens"])
+        usage["input_tokens"] -= tokens
+        usage["cache_read_input_tokens" if hit else "cache_creation_input_tokens"] = tokens
 
     # -- simulated processing -------------------------------------------------------------------
     def _frozen_at(self, batch: _Batch) -> float | None:

@@ -12,6 +12,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from rubric_eval.engine._prompt_cache import anthropic_content
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._structured import NATIVE, TEXT
 from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
@@ -77,7 +78,9 @@ class AnthropicProvider:
             **request.params,
             "model": request.model,
             "messages": [
-                {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+                {"role": m.role, "content": anthropic_content(m)}
+                for m in request.messages
+                if m.role != "system"
             ],
         }
         body.setdefault("max_tokens", body.pop("max_completion_tokens", DEFAULT_MAX_TOKENS))
@@ -146,10 +149,16 @@ class AnthropicProvider:
             if block.type == "text":
                 texts.append(block.text)
         stop = message.stop_reason
+        usage = message.usage
+        # Anthropic's input_tokens leaves out the tokens read from or written to the prompt cache.
+        cached = int(getattr(usage, "cache_read_input_tokens", None) or 0)
+        written = int(getattr(usage, "cache_creation_input_tokens", None) or 0)
         return ProviderResponse(
             text="".join(texts),
-            input_tokens=int(message.usage.input_tokens or 0),
-            output_tokens=int(message.usage.output_tokens or 0),
+            input_tokens=int(usage.input_tokens or 0) + cached + written,
+            output_tokens=int(usage.output_tokens or 0),
+            cached_input_tokens=cached,
+            cache_write_tokens=written,
             finish_reason="length" if stop == "max_tokens" else stop,
         )
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from rubric_eval.engine._prompt_cache import prompt_cache_key
 from rubric_eval.engine._redact import REDACTED, redact
 from rubric_eval.engine._structured import (
     JSON_OBJECT,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Servers that need no key (vLLM, Ollama, the test server) still get an Authorization header.
 PLACEHOLDER_KEY = "sk-no-key-required"
-_OPTIONS = frozenset({"base_url", "api_key_env", "headers"})
+_OPTIONS = frozenset({"base_url", "api_key_env", "headers", "prompt_cache_key"})
 _RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 # Words in an error reply that say the server rejected the response format (not the prompt).
 _FORMAT_WORDS = ("response_format", "response format", "json_schema", "json_object", "guided_json", "grammar")
@@ -123,6 +124,8 @@ class OpenAIProvider:
 
     def __init__(self, config: ModelConfig) -> None:
         options = check_provider_options(config, _OPTIONS)
+        # OpenAI's own API gets a prompt_cache_key by default; another server only when asked to.
+        self._send_cache_key = options.get("prompt_cache_key")
         explicit_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL")
         base_url, self.endpoint, userinfo, url_secrets, identity_url = split_base_url(
             str(explicit_url or DEFAULT_BASE_URL)
@@ -191,6 +194,12 @@ class OpenAIProvider:
             "model": request.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
+        send_key = self._send_cache_key
+        if send_key is None:
+            send_key = self.endpoint.startswith(DEFAULT_BASE_URL)
+        cache_key = prompt_cache_key(request.model, request.messages) if send_key else None
+        if cache_key is not None:
+            body.setdefault("prompt_cache_key", cache_key)
         schema = request.response_schema
         mode = request.structured_mode
         if mode not in self.structured_modes:  # None or another provider's mode: the best one
@@ -276,9 +285,12 @@ class OpenAIProvider:
         usage = data.get("usage") if isinstance(data, dict) else None
         usage = usage if isinstance(usage, dict) else {}
         finish = choice.get("finish_reason")
+        details = usage.get("prompt_tokens_details")
+        cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
         return ProviderResponse(
             text=_content_text(message.get("content")),
             input_tokens=_count(usage.get("prompt_tokens")),
+            cached_input_tokens=cached,
             output_tokens=_count(usage.get("completion_tokens")),
             finish_reason=finish if isinstance(finish, str) else None,
         )
