@@ -98,9 +98,10 @@ def _collect(records: Sequence[Record]) -> tuple[dict[str, _Instruction], list[s
         if len(record.rubric.levels) > len(scale):
             scale = record.rubric.levels
         key = f"{record.id}" if record.id is not None else _instruction_label(record.instruction)
-        inst = instructions.setdefault(
-            key, _Instruction(key, {c.criterion: c.weight for c in record.rubric.normalized().criteria})
-        )
+        inst = instructions.get(key)
+        if inst is None:
+            weights = {c.criterion: c.weight for c in record.rubric.normalized().criteria}
+            inst = instructions[key] = _Instruction(key, weights)
         scored = {
             g.criterion: g for g in record.grades if g.status == "scored" and g.level and g.score is not None
         }
@@ -112,6 +113,12 @@ def _collect(records: Sequence[Record]) -> tuple[dict[str, _Instruction], list[s
                 if level in by_level:
                     inst.repeats.setdefault(model, {}).setdefault(criterion, []).append(by_level[level])
     return instructions, models, scale
+
+
+def _variance(values: Sequence[float]) -> float:
+    # ddof = 1; plain Python: numpy's per-call overhead dominates on a handful of values.
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
 
 
 def _instruction_label(text: str) -> str:
@@ -152,8 +159,8 @@ def rubric_diagnostics(records: Sequence[Record]) -> RubricDiagnostics | None:
                 {lv[criterion] for lv in inst.levels.values() if criterion in lv}, key=_position(scale)
             )
             repeats = [r[criterion] for r in inst.repeats.values() if len(r.get(criterion, [])) >= 2]
-            within = float(np.mean([np.var(r, ddof=1) for r in repeats])) if repeats else None
-            between = float(np.var(values, ddof=1))
+            within = sum(_variance(r) for r in repeats) / len(repeats) if repeats else None
+            between = _variance(values)
             separation = between / (between + within) if within is not None and between + within > 0 else None
             rows.append(
                 RowSeparation(

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from rubric_eval.records import Record
-from rubric_eval.trust._stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED, IntArray, cluster_bootstrap
+from rubric_eval.trust._stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED, FloatArray, IntArray
 
 
 class JudgeNoise(BaseModel):
@@ -44,25 +44,25 @@ class JudgeNoise(BaseModel):
     pairwise_agreement: float | None = Field(description="Share of pairs of repeats giving the same level.")
 
 
-def _split(samples: Sequence[Sequence[float]]) -> tuple[float, float, float] | None:
-    """(var of the means, mean judge variance of a mean, pooled within variance); None if undefined."""
-    usable = [np.asarray(s, dtype=np.float64) for s in samples if len(s) >= 2]
-    n = len(usable)
-    if n < 2:
-        return None
-    means = np.array([s.mean() for s in usable])
-    ss = sum(float(((s - s.mean()) ** 2).sum()) for s in usable)
-    dof = sum(len(s) - 1 for s in usable)
-    within = ss / dof
-    judge_var_of_mean = float(np.mean([within / len(s) for s in usable]))
-    return float(means.var(ddof=1)), judge_var_of_mean, within
+def _parts(samples: Sequence[Sequence[float]]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per instruction: mean of its repeats, within sum of squares, degrees of freedom, 1 / k."""
+    arrays = [np.asarray(s, dtype=np.float64) for s in samples]
+    means = np.array([a.mean() for a in arrays])
+    ss = np.array([float(((a - a.mean()) ** 2).sum()) for a in arrays])
+    k = np.array([a.size for a in arrays], dtype=np.float64)
+    return means, ss, k - 1, 1.0 / k
 
 
-def _share(samples: Sequence[Sequence[float]]) -> float | None:
-    parts = _split(samples)
-    if parts is None or parts[0] <= 0:
-        return None
-    return min(1.0, parts[1] / parts[0])
+def _shares(
+    means: FloatArray, ss: FloatArray, dof: FloatArray, inv_k: FloatArray, draws: IntArray
+) -> FloatArray:
+    """The judge share for each row of instruction indices in ``draws`` (NaN where undefined), vectorised."""
+    var_means = means[draws].var(axis=1, ddof=1)
+    within = ss[draws].sum(axis=1) / dof[draws].sum(axis=1)
+    judge = within * inv_k[draws].mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(var_means > 0, np.minimum(judge / var_means, 1.0), np.nan)
+    return np.asarray(share, dtype=np.float64)
 
 
 def judge_noise(
@@ -78,19 +78,23 @@ def judge_noise(
     self-consistency. None when fewer than two instructions have two scored repeats.
     """
     usable = [list(s) for s in instruction_samples if len(s) >= 2]
-    parts = _split(usable)
-    if parts is None:
-        return None
-    var_means, judge_var, within = parts
     n = len(usable)
+    if n < 2:
+        return None
+    means, ss, dof, inv_k = _parts(usable)
+    var_means = float(means.var(ddof=1))
+    within = float(ss.sum() / dof.sum())
+    judge_var = float(np.mean(within * inv_k))
     sem2 = var_means / n
     judge2 = min(judge_var / n, sem2)
     between = max(var_means - judge_var, 0.0)
-
-    def share(idx: IntArray) -> float | None:
-        return _share([usable[i] for i in idx])
-
-    lo, hi = cluster_bootstrap(share, list(range(n)), n_resamples=n_resamples, seed=seed)
+    # Bootstrap over instructions, all resamples at once (this runs per model in every report).
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    shares = _shares(means, ss, dof, inv_k, draws)
+    shares = shares[np.isfinite(shares)]
+    lo = hi = None
+    if shares.size >= n_resamples / 2:
+        lo, hi = (float(q) for q in np.quantile(shares, [0.025, 0.975]))
     identical = [len(set(levels)) == 1 for levels in criterion_levels if len(levels) >= 2]
     pairs = agree = 0
     for levels in criterion_levels:
