@@ -268,3 +268,28 @@ def test_a_malformed_file_is_a_clear_error(tmp_path: Path, content: str, message
     path.write_text(content)
     with pytest.raises(InputError, match=message):
         RecordStore(path)
+
+
+def test_a_write_by_a_command_during_a_save_is_not_overwritten(rubric_file: Path) -> None:
+    store = RecordStore(rubric_file)
+    start = copy.deepcopy(store.snapshot().raw)
+
+    class CommandWritesMidSave(dict[str, AcceptedDraft]):
+        """The save looks its drafts up while applying the edits: a command rewrites the file right then."""
+
+        writes = 0
+
+        def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+            if not self.writes:
+                self.writes += 1
+                records = copy.deepcopy(start)
+                records[1]["custom_field"] = {"written by": "a command, during the save"}
+                write(rubric_file, records)
+            return super().get(key, default)
+
+    request = edit(store, 0, "rubric", edited_rubric(start[0]), draft_id="none")
+    result = save(store, request, drafts=CommandWritesMidSave())
+    assert result.saved == [0] and not result.conflicts
+    after = read(rubric_file)
+    assert after[1]["custom_field"] == {"written by": "a command, during the save"}
+    assert after[0]["rubric"][0]["performance_to_description"]["good"] == "edited text"

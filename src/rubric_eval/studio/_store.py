@@ -39,6 +39,7 @@ STATUSES: tuple[Status, ...] = ("draft", "in review", "approved")
 EditableField = Literal["brainstormed_rubric", "rubric", "excellent_response", "review"]
 EDITABLE_FIELDS: tuple[EditableField, ...] = ("brainstormed_rubric", "rubric", "excellent_response", "review")
 REVIEW_FIELD = "review"
+SAVE_ATTEMPTS = 3
 MAX_HISTORY = 200  # per field; older entries are dropped so a long review keeps the file readable
 
 
@@ -254,40 +255,61 @@ class RecordStore:
         return self.snapshot()
 
     def save(self, request: SaveRequest, drafts: dict[str, AcceptedDraft] | None = None) -> SaveResult:
-        """Apply each record's edits if their bases still match the file; write once, atomically."""
-        drafts = drafts or {}
+        """Apply each record's edits if their bases still match the file; write once, atomically.
+
+        If the file changes while the edits are being applied (a CLI command wrote it), they are applied
+        again to the new content, so that write is not overwritten; after `SAVE_ATTEMPTS` the save gives up.
+        """
         with self._lock:
-            snap = self._fresh()
-            raw = list(snap.raw)
-            result = SaveResult(etag=snap.etag)
-            changed = False
-            for edit in request.edits:
-                at = snap.locate(edit.index, edit.key)
-                if at is None:
-                    result.problems.append(
-                        SaveProblem(
-                            index=edit.index,
-                            key=edit.key,
-                            field=None,
-                            message="this record is no longer in the file (it was removed or its id changed)",
-                        )
-                    )
-                    continue
-                updated = _apply(raw[at], edit, at, request.reviewer, drafts, result)
-                if updated is not None:
-                    changed = changed or updated is not raw[at]
-                    raw[at] = updated
-                    result.saved.append(at)
-            if changed:
+            for _ in range(SAVE_ATTEMPTS):
+                snap = self._fresh()
+                result, raw, changed = self._prepare(snap, request, {} if drafts is None else drafts)
+                if not changed:
+                    return result
+                if self._stat_key() != snap.stat_key:
+                    continue  # changed on disk meanwhile: apply the edits to the new content
                 write_records(raw, self.path)
                 # The records are those just written: hash the bytes rather than parse them again.
-                key = self._stat_key()
                 written = Snapshot(
-                    raw=raw, etag=hashlib.sha256(self.path.read_bytes()).hexdigest(), stat_key=key
+                    raw=raw,
+                    etag=hashlib.sha256(self.path.read_bytes()).hexdigest(),
+                    stat_key=self._stat_key(),
                 )
                 self._snapshot = written
                 result.etag = written.etag
-            return result
+                return result
+            raise InputError(
+                f"the file kept changing while saving ({SAVE_ATTEMPTS} attempts); nothing was written, "
+                "your edits are kept in the page: save again",
+                path=str(self.path),
+            )
+
+    @staticmethod
+    def _prepare(
+        snap: Snapshot, request: SaveRequest, drafts: dict[str, AcceptedDraft]
+    ) -> tuple[SaveResult, list[dict[str, Any]], bool]:
+        """The records with the edits applied, what happened, and whether anything changed."""
+        raw = list(snap.raw)
+        result = SaveResult(etag=snap.etag)
+        changed = False
+        for edit in request.edits:
+            at = snap.locate(edit.index, edit.key)
+            if at is None:
+                result.problems.append(
+                    SaveProblem(
+                        index=edit.index,
+                        key=edit.key,
+                        field=None,
+                        message="this record is no longer in the file (it was removed or its id changed)",
+                    )
+                )
+                continue
+            updated = _apply(raw[at], edit, at, request.reviewer, drafts, result)
+            if updated is not None:
+                changed = changed or updated is not raw[at]
+                raw[at] = updated
+                result.saved.append(at)
+        return result, raw, changed
 
 
 def _apply(
