@@ -88,3 +88,40 @@ def test_generate_outputs_then_evaluate_on_all_of_v2(
     assert [r.id for r in evaluated] == [r.id for r in load_benchmark("rubriceval_builtin_v2")]
     labels = {(r.model_extra or {}).get("dataset_name") for r in evaluated}
     assert labels == {"rubric_eval built-in benchmark rubriceval_builtin_v2"}
+
+
+def test_one_step_run_on_v2(tmp_path: Path, openai_env: OpenAICompatibleServer) -> None:
+    args = [
+        "run",
+        "--model_configs",
+        "openai/model-under-test",
+        "--benchmark",
+        "rubriceval_builtin_v2",
+        "--max_instances",
+        "3",
+        "--evaluator_configs",
+        "openai/judge",
+        "--output_dir",
+        str(tmp_path / "runs"),
+        "--summarize",
+        "False",
+        "--cache_dir",
+        str(tmp_path / "cache"),
+        "--quiet",
+    ]
+    result = CliRunner().invoke(main_cli, args)
+    assert result.exit_code == 0, result.output
+    evaluated = read_records(tmp_path / "runs" / "evaluations_openai-model-under-test.json")
+    v2_ids = {r.id for r in load_benchmark("rubriceval_builtin_v2")}
+    assert len(evaluated) == 3 and {r.id for r in evaluated} <= v2_ids
+    report = (tmp_path / "runs" / "evaluation_report_openai-model-under-test.md").read_text(encoding="utf-8")
+    assert "rubric_eval built-in benchmark rubriceval_builtin_v2 (sample of 3, seed 0)" in report
+
+
+def test_run_refuses_benchmark_with_input_path(tmp_path: Path) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text("[]", encoding="utf-8")
+    result = CliRunner().invoke(
+        main_cli, ["run", "--input_path", str(path), "--benchmark", "rubriceval_builtin_v2"]
+    )
+    assert result.exit_code == 2 and "--benchmark" in result.output

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from rubric_eval.cli._options import (
+    BENCHMARK_OPTION,
     echo_engine_totals,
     engine_options,
     engine_settings_from,
@@ -212,12 +213,7 @@ def brainstorm_and_generate_rubrics(
     help="Answer a seeded random sample of N instructions (kept in file order).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --max_instances sample.")
-@click.option(
-    "--benchmark",
-    default=None,
-    help="Built-in benchmark to answer instead of --input_path: rubriceval_builtin_v1 (the default) "
-    "or rubriceval_builtin_v2 (larger, harder; not yet expert-reviewed).",
-)
+@BENCHMARK_OPTION
 @engine_options
 def generate_outputs(
     input_path: Path | None,

@@ -32,6 +32,14 @@ def input_path(
     )
 
 
+BENCHMARK_OPTION = click.option(
+    "--benchmark",
+    default=None,
+    help="Built-in benchmark to answer when there is no --input_path: rubriceval_builtin_v1 (the default) "
+    "or rubriceval_builtin_v2 (larger, harder; not yet expert-reviewed).",
+)
+
+
 def output_path(required: bool = True, help: str = "Where to write the records.") -> Callable[[F], F]:
     return click.option(
         "--output_path", type=click.Path(dir_okay=False, path_type=Path), required=required, help=help

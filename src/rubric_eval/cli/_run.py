@@ -21,7 +21,13 @@ from rubric_eval.cli._evaluate import (
     report_failures,
     warn_about_input,
 )
-from rubric_eval.cli._options import echo_engine_totals, engine_options, engine_settings_from, input_path
+from rubric_eval.cli._options import (
+    BENCHMARK_OPTION,
+    echo_engine_totals,
+    engine_options,
+    engine_settings_from,
+    input_path,
+)
 from rubric_eval.cli._report import print_report, report_kwargs, report_options
 from rubric_eval.errors import InputError
 
@@ -56,6 +62,7 @@ def _pipeline(
     max_instances: int | None,
     seed: int,
     kwargs: dict[str, Any],
+    benchmark: str = "default",
 ) -> None:
     from rubric_eval._config import resolve_config
     from rubric_eval._io import check_writable, read_records, write_records
@@ -73,12 +80,17 @@ def _pipeline(
         from rubric_eval.steps.outputs import dataset_label, generate_outputs
 
         if input_path is None and options["dataset"] is None:
-            options["dataset"] = dataset_label(None, max_instances, seed)
+            options["dataset"] = dataset_label(None, max_instances, seed, benchmark=benchmark)
 
         completer = resolve_config("completer", model_configs)
         outputs_path = out_dir / f"outputs_{slug(completer.name)}.json"
         records = generate_outputs(
-            records, model=completer, engine=engine, max_instances=max_instances, seed=seed
+            records,
+            model=completer,
+            engine=engine,
+            max_instances=max_instances,
+            seed=seed,
+            benchmark=benchmark,
         )
         assert records is not None
         write_records(records, outputs_path)
@@ -144,6 +156,7 @@ def _pipeline(
     show_default=True,
     help="Seed of the --max_instances sample when generating.",
 )
+@BENCHMARK_OPTION
 @report_options
 @engine_options
 def run(
@@ -153,6 +166,7 @@ def run(
     evaluator_configs: str | None,
     max_instances: int | None,
     seed: int,
+    benchmark: str | None,
     **kwargs: Any,
 ) -> None:
     """Evaluate outputs, write the report and print the leaderboard in one step (the default command).
@@ -165,6 +179,10 @@ def run(
             "give --input_path (model outputs to evaluate) "
             "or --model_configs (a model to generate outputs with)"
         )
+    if benchmark is not None and (input_path is not None or model_configs is None):
+        raise click.UsageError(
+            "--benchmark chooses the instructions for --model_configs; it does not go with --input_path"
+        )
     _pipeline(
         input_path=input_path,
         model_configs=model_configs,
@@ -173,6 +191,7 @@ def run(
         max_instances=max_instances,
         seed=seed,
         kwargs=kwargs,
+        benchmark=benchmark or "default",
     )
 
 
