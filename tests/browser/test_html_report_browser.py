@@ -294,3 +294,21 @@ def test_runs_and_diagnostics_show_the_rest_of_the_json_report(watch: PageWatch,
         assert f"n cached\t{model['n_cached']}" in text
         assert f"evaluator\t{model['evaluator']}" in text
     watch.assert_clean()
+
+
+def test_an_answer_link_opens_that_answer(watch: PageWatch, job: Any) -> None:
+    html_path, _, records = job
+    page = watch.open(html_path)
+    _goto_instructions(page)
+    page.locator("#answers tbody tr").nth(3).click()
+    url = page.url
+    answer = page.locator("#answer-detail").get_attribute("data-answer")
+    assert url.endswith(f"#answer-{answer}")
+    output = page.locator("#answer-detail .answer-text").inner_text()
+    other = watch.page.context.new_page()
+    other.goto(url)
+    other.wait_for_selector("html[data-ready='1']")
+    assert other.locator("#answer-detail .answer-text").inner_text() == output
+    assert output in {r.output for r in records}
+    other.close()
+    watch.assert_clean()

@@ -662,6 +662,7 @@
   }
 
   function renderDetail(box, a) {
+    history.replaceState(null, '', '#answer-' + a);
     const i = A.instruction[a];
     const ins = D.instructions[i];
     const t = answerText(a);
@@ -682,7 +683,7 @@
     others.appendChild(ob);
     box.replaceChildren(el('div', { class: 'panel', id: 'answer-detail', data: { answer: a } },
       el('h2', null, 'Instruction ' + (ins.id === null ? '' : '#' + ins.id + ' ') + '\u00b7 ' + D.categories[ins.category] + ' \u00b7 ', el('span', { class: 'model', text: MODELS[A.model[a]].model })),
-      el('p', null, el('strong', { text: 'Score: ' }), el('span', { class: 'detail-score', text: scoreText(a) }), ' \u00b7 ', el('button', { class: 'link', text: 'close', on: { click: () => { state.detail = null; box.replaceChildren(); } } }), ' \u00b7 ', compareSel),
+      el('p', null, el('strong', { text: 'Score: ' }), el('span', { class: 'detail-score', text: scoreText(a) }), ' \u00b7 ', el('button', { class: 'link', text: 'close', on: { click: () => { state.detail = null; box.replaceChildren(); history.replaceState(null, '', location.pathname); } } }), ' \u00b7 ', compareSel),
       el('h3', { text: 'Instruction' }), el('div', { class: 'text instruction-text', text: ins.text }),
       el('h3', { text: 'Rubric (chosen level highlighted) and the judge\u2019s feedback' }), legend(), rubricTable(a),
       el('h3', { text: 'Answer' }), el('div', { class: 'text answer-text', text: t.output === null ? '(no output)' : t.output }),
@@ -964,7 +965,9 @@
   // -- start --------------------------------------------------------------------------------------
 
   header();
-  show('overview');
+  // A link to one answer (the address after opening it) opens that answer.
+  const linked = /^#answer-(\d+)$/.exec(location.hash);
+  if (linked && Number(linked[1]) < NA) { state.detail = Number(linked[1]); show('instructions'); } else show('overview');
   document.documentElement.dataset.readyMs = String(Math.round(performance.now()));
   document.documentElement.dataset.scriptMs = String(Math.round(performance.now() - T0));
   document.documentElement.dataset.ready = '1';
