@@ -119,6 +119,13 @@ def meta_evaluate(
             f"human vs human: {h.n_items} pairs, exact {_num(h.exact.value)}, "
             f"kappa {_num(h.kappa_quadratic.value)}"
         )
+    for pair in result.judge_pairs:
+        a = pair.agreement
+        if a is not None:
+            click.echo(
+                f"{pair.evaluator_a} vs {pair.evaluator_b}: {a.n_items} criteria, "
+                f"exact {_num(a.exact.value)}, kappa {_num(a.kappa_quadratic.value)}"
+            )
     for ranking in result.rankings:
         click.echo(
             f"{ranking.evaluator} ranking vs reference ({ranking.n_models} models): "

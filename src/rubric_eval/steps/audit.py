@@ -20,6 +20,7 @@ from rubric_eval.trust import (
     CHECKS,
     DEFAULT_AUDIT_ALPHA,
     DEFAULT_MIN_EFFECT,
+    DESCRIPTIONS,
     AuditCheck,
     AuditReport,
     injected,
@@ -178,7 +179,11 @@ def _self_preference(
             else f"no sampled answer comes from the judge's family ({family})"
         )
         return AuditCheck(
-            check="self_preference", description="self-preference", n=0, verdict="not applicable", reason=why
+            check="self_preference",
+            description=DESCRIPTIONS["self_preference"],
+            n=0,
+            verdict="not applicable",
+            reason=why,
         )
     ref = evaluate_records(
         sample, config=reference, engine=engine, source="audit sample", n_judge_samples=n_judge_samples
