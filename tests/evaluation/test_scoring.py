@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
 
 import pytest
@@ -192,3 +193,42 @@ def test_paired_test_of_identical_models_is_not_significant() -> None:
 def test_paired_test_with_nothing_shared() -> None:
     test = paired_sign_flip_test([], [])
     assert test.n == 0 and test.p_value is None and not test.significant()
+
+
+def _brute_force_p(terms: list[float]) -> float:
+    observed = abs(sum(terms))
+    n = len(terms)
+    hits = sum(
+        abs(sum(t if (mask >> i) & 1 else -t for i, t in enumerate(terms))) >= observed - 1e-12
+        for mask in range(1 << n)
+    )
+    return hits / (1 << n)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sign_flip_agrees_with_brute_force_enumeration(seed: int) -> None:
+    rng = random.Random(seed)
+    a = [rng.choice([1.0, 4.0, 7.0, 10.0]) for _ in range(13)]
+    b = [rng.choice([1.0, 4.0, 7.0, 10.0]) for _ in range(13)]
+    weights = [rng.uniform(0.5, 2.0) for _ in range(13)]
+    total = sum(weights)
+    terms = [w / total * (x - y) for w, x, y in zip(weights, a, b, strict=True)]
+    exact_small = paired_sign_flip_test(a[:12], b[:12], weights[:12])
+    small_terms = [w / sum(weights[:12]) * (x - y) for w, x, y in zip(weights[:12], a, b, strict=False)]
+    assert exact_small.exact and exact_small.p_value == pytest.approx(_brute_force_p(small_terms))
+    # 13 pairs: Monte Carlo, within sampling error of the exact value.
+    monte_carlo = paired_sign_flip_test(a, b, weights, n_resamples=40_000, seed=seed)
+    assert not monte_carlo.exact
+    assert monte_carlo.p_value == pytest.approx(_brute_force_p(terms), abs=0.015)
+
+
+def test_bootstrap_matches_the_sampling_distribution_of_the_mean() -> None:
+    # Two values 0 and 10, equal weights, n = 2: a resample's mean is 0, 5 or 10 with
+    # probabilities 1/4, 1/2, 1/4, so the 20% and 80% quantiles are 0..5 and 5..10 exactly at 5.
+    low, high = bootstrap_ci([0.0, 10.0], confidence=0.4, n_resamples=20_000, seed=4)  # type: ignore[misc]  # n >= 2
+    assert (low, high) == (5.0, 5.0)
+    # Weighted: the CI is around the weighted mean, not the plain one.
+    values = [1.0] * 50 + [10.0] * 50
+    weights = [3.0] * 50 + [1.0] * 50
+    ci = bootstrap_ci(values, weights, n_resamples=5000, seed=0)
+    assert ci is not None and ci[0] < weighted_mean(values, weights) < ci[1] < 5.5
