@@ -393,6 +393,25 @@ def bench(args: argparse.Namespace, work: Path) -> None:
         print(f"\nrerun on the warm cache of the concurrency {args.concurrency[-1]} run:")
         print_row(row, None, None)
         print("  stdout: " + row.run.stdout.strip().replace("\n", "\n          "))
+        report_phase(out, work)
+
+
+def report_phase(evaluations: Path, work: Path) -> None:
+    """`rubric_eval generate_report` (markdown + JSON twin, every significance test, no summariser)
+    on the evaluations just written: the report side of the same job."""
+    report = work / "evaluation_report.md"
+    argv = [
+        sys.executable, "-m", "rubric_eval", "generate_report", "--input_path", str(evaluations),
+        "--output_path", str(report), "--summarize", "False",
+    ]  # fmt: skip
+    run = measure("generate_report", argv)
+    if run.returncode != 0:
+        tail = "\n".join(text for _, text in run.stderr_lines[-8:])
+        print(f"generate_report: exit status {run.returncode}\n{tail}", file=sys.stderr)
+    print(
+        f"\ngenerate_report (no summariser, all tests): wall {run.wall_s:.1f}s, CPU {run.cpu_s:.2f}s, "
+        f"peak RSS {run.peak_rss_mib:.0f} MiB"
+    )
 
 
 def _show_progress(run: Measured) -> None:
