@@ -23,6 +23,22 @@ def test_each_v2_file_validates_on_the_command_line() -> None:
         assert "0 errors, 0 warnings" in result.output
 
 
+def test_validate_benchmark_by_name_checks_every_file() -> None:
+    args = ["validate", "--benchmark", "rubriceval_builtin_v2", "--levels", "excellent,good,fair,poor"]
+    result = CliRunner().invoke(main_cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("problems: 0 errors, 0 warnings") == len(
+        benchmark_files("rubriceval_builtin_v2")
+    )
+    assert result.output.count(".json: 10 records") == 10
+
+
+@pytest.mark.parametrize("args", [[], ["--input_path", "x.json", "--benchmark", "rubriceval_builtin_v2"]])
+def test_validate_needs_exactly_one_source(args: list[str]) -> None:
+    result = CliRunner().invoke(main_cli, ["validate", *args])
+    assert result.exit_code == 2 and "--input_path FILE or --benchmark NAME" in result.output
+
+
 def _generate_then_evaluate(tmp_path: Path, server: OpenAICompatibleServer, *sample: str) -> list[Record]:
     common = ("--cache_dir", str(tmp_path / "cache"), "--quiet")
     outputs_path, evaluations_path = str(tmp_path / "outputs.json"), str(tmp_path / "evaluations.json")

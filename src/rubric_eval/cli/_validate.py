@@ -10,7 +10,12 @@ from rubric_eval.cli._options import input_path
 
 
 @click.command()
-@input_path(help="Benchmark, outputs or evaluations file (JSON list or JSONL).")
+@input_path(required=False, help="Benchmark, outputs or evaluations file (JSON list or JSONL).")
+@click.option(
+    "--benchmark",
+    default=None,
+    help="Instead of --input_path: a built-in benchmark by name (each of its files is checked).",
+)
 @click.option(
     "--levels",
     default=None,
@@ -23,12 +28,27 @@ from rubric_eval.cli._options import input_path
     show_default=True,
     help="How many problems to print.",
 )
-def validate(input_path: Path, levels: str | None, max_problems: int) -> None:
-    """Check a record file; print a summary and every problem; exit 1 on errors."""
+def validate(input_path: Path | None, benchmark: str | None, levels: str | None, max_problems: int) -> None:
+    """Check a record file (or each file of a built-in benchmark); print a summary and every problem.
+
+    Exits 1 on errors.
+    """
+    from rubric_eval.datasets import benchmark_files
+
+    if (input_path is None) == (benchmark is None):
+        raise click.UsageError("give --input_path FILE or --benchmark NAME (one of them)")
+    expected = [lvl.strip() for lvl in levels.split(",")] if levels else None
+    paths = [input_path] if input_path is not None else benchmark_files(benchmark or "default")
+    n_errors = sum(_validate_file(path, expected, max_problems) for path in paths)
+    if n_errors:
+        raise SystemExit(1)
+
+
+def _validate_file(input_path: Path, expected: list[str] | None, max_problems: int) -> int:
+    """Print one file's summary and problems; return its number of errors."""
     from rubric_eval._io import read_raw
     from rubric_eval.validation import validate_records
 
-    expected = [lvl.strip() for lvl in levels.split(",")] if levels else None
     summary = validate_records(read_raw(input_path), path=str(input_path), expected_levels=expected)
     echo = click.echo
     echo(f"{input_path}: {summary.n_records} records")
@@ -55,5 +75,4 @@ def validate(input_path: Path, levels: str | None, max_problems: int) -> None:
         if len(problems) > max_problems:
             click.secho(f"  ... and {len(problems) - max_problems} more {label}s", err=True)
     echo(f"  problems: {len(errors)} errors, {len(warnings)} warnings")
-    if errors:
-        raise SystemExit(1)
+    return len(errors)
