@@ -281,3 +281,13 @@ async def test_a_checklist_suggestion_comes_from_the_brainstormer(
     assert request["response_format"]["json_schema"]["name"] == "BrainstormAnswer"
     prompt = "\n".join(m["content"] for m in request["messages"])
     assert "revising the criterion 'Depth'" in prompt and "The reviewer asks: name the proof" in prompt
+
+
+def test_the_printed_url_names_a_reachable_host_and_carries_the_token() -> None:
+    import socket
+
+    from rubric_eval.studio import studio_url
+
+    assert studio_url("127.0.0.1", 8123, "tok") == "http://127.0.0.1:8123/?token=tok"
+    assert studio_url("::1", 8123, "tok") == "http://[::1]:8123/?token=tok"
+    assert studio_url("0.0.0.0", 8123, "tok") == f"http://{socket.getfqdn()}:8123/?token=tok"
