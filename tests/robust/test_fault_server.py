@@ -8,21 +8,24 @@ the batch, never leaks a Python class name, and the other calls are unaffected.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import config_for, make_calls
 
 from rubric_eval.engine import Engine, EngineSettings
 from rubric_eval.testing import FAULT_KINDS, Fault, OpenAICompatibleServer
 from rubric_eval.testing._faults import REPLY_MODES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from engine_helpers import config_for, make_calls
-
 # Modes whose reply is fine once read leniently: the call succeeds on its first request.
-VALID_AS_IS = {"content_parts", "prose_around_json", "duplicate_keys", "bom_json", "wrong_content_type", "slow"}
+VALID_AS_IS = {
+    "content_parts",
+    "prose_around_json",
+    "duplicate_keys",
+    "bom_json",
+    "wrong_content_type",
+    "slow",
+}
 # Not retryable: the call fails with the server's reason, after one request.
 PERMANENT = {"400", "401", "status_404", "status_413", "refusal"}
 INTERNAL_NAMES = re.compile(r"\b(Traceback|AttributeError|TypeError|KeyError|IndexError|RecursionError)\b")

@@ -8,6 +8,7 @@ Commands live in their own modules and are imported only when invoked, so
 from __future__ import annotations
 
 import importlib
+import logging
 import signal
 import sys
 import threading
@@ -89,9 +90,25 @@ def cli() -> None:
     Pipeline: brainstorm_rubrics -> generate_rubrics -> generate_outputs -> evaluate -> generate_report.
     `rubric_eval --input_path=outputs.json` evaluates, reports and prints the leaderboard in one step.
     """
+    _show_warnings()
 
 
 _TERMINATED = threading.Event()
+
+
+class _ClickHandler(logging.Handler):
+    """Warnings of the engine and steps (a cache problem, a server's structured-output mode, a
+    circuit breaker) to the terminal's stderr, each as one line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.secho(f"warning: {record.getMessage()}", fg="yellow", err=True)
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("rubric_eval")
+    if not any(isinstance(h, _ClickHandler) for h in logger.handlers):
+        handler = _ClickHandler(level=logging.WARNING)
+        logger.addHandler(handler)  # with a handler here, logging's last-resort stderr line is not added
 
 
 def _terminate(signum: int, frame: Any) -> None:

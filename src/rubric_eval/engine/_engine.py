@@ -409,7 +409,7 @@ class Engine:
         key, schema, messages = self._key(call, provider)
         price = price_for(call.config)
         if run.cache is not None:
-            hit = await self._from_cache(run.cache, key, call, price)
+            hit = await self._from_cache(run.cache, key, call, price, provider)
             if hit is not None:
                 return hit
         breaker = endpoint.breaker
@@ -451,7 +451,7 @@ class Engine:
         return result
 
     async def _from_cache(
-        self, cache: CacheStore, key: str, call: LLMCall[Any], price: Price | None
+        self, cache: CacheStore, key: str, call: LLMCall[Any], price: Price | None, provider: Provider
     ) -> LLMResult[Any] | None:
         hit = await cache.get(key)
         if hit is None:
@@ -470,6 +470,7 @@ class Engine:
             latency_s=hit.latency_s,
             attempts=hit.attempts,
             cached=True,
+            params=with_defaults(getattr(provider, "default_params", None) or {}, call.config.params),
         )
 
     def _estimate_cost(self, run: _Run, price: Price | None, messages: Sequence[ChatMessage]) -> float:

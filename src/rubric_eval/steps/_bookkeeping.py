@@ -11,7 +11,9 @@ from rubric_eval.engine import LLMResult, Usage
 
 def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
     """``<prefix>_price_per_example`` (None when the model's price is unknown), ``_time_per_example``,
-    ``_cost_known``, ``_date``, ``_version``, tokens, cache hit."""
+    ``_cost_known``, ``_date``, ``_version``, tokens, cache hit, and ``_params``: the sampling
+    parameters sent (the config's plus the provider's defaults), however the config was spelled."""
+    params = {f"{prefix}_params": dict(result.params)} if result.params else {}
     return {
         f"{prefix}_price_per_example": round(result.cost_usd, 8) if result.cost_known else None,
         f"{prefix}_cost_known": result.cost_known,
@@ -22,6 +24,7 @@ def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
         f"{prefix}_output_tokens": result.usage.output_tokens,
         f"{prefix}_cached_input_tokens": result.usage.cached_input_tokens,
         f"{prefix}_cached": result.cached,
+        **params,
     }
 
 

@@ -1,0 +1,8 @@
+"""The robustness tests reuse the engine tests' helpers (configs pointing at a server, calls)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
