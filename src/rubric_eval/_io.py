@@ -122,7 +122,7 @@ class _ChunkedText:
 
 def _iter_json_list(handle: TextIO, path: str) -> Iterator[Any]:
     """The elements of a JSON list (or one JSON object), one at a time, in bounded memory."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
     text = _ChunkedText(handle)
 
     def invalid(pos: int, message: str) -> InputError:
@@ -202,6 +202,10 @@ def iter_raw(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                 yield item
         except UnicodeDecodeError as exc:
             raise InputError(f"cannot read file: {exc}", path=str(p)) from None
+        except RecursionError:
+            raise InputError("the JSON is nested too deeply to read", path=str(p)) from None
+        except ValueError as exc:  # NaN or Infinity, which JSON does not have
+            raise InputError(f"invalid JSON: {exc}", path=str(p)) from None
 
 
 def _iter_jsonl(handle: TextIO, path: str) -> Iterator[Any]:
@@ -209,9 +213,13 @@ def _iter_jsonl(handle: TextIO, path: str) -> Iterator[Any]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
+            yield _loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=path) from None
+        except ValueError as exc:
+            raise InputError(f"invalid JSON on line {lineno}: {exc}", path=path) from None
+        except RecursionError:
+            raise InputError(f"line {lineno} is nested too deeply to read", path=path) from None
 
 
 def iter_records(
@@ -352,7 +360,8 @@ class OrderedSpill:
         return len(self._order)
 
     def put(self, index: int, record: BaseModel | dict[str, Any]) -> None:
-        line = json.dumps(_dump(record), ensure_ascii=False).encode("utf-8")
+        # backslashreplace: a lone surrogate becomes its JSON escape (see _open_temp_beside).
+        line = json.dumps(_dump(record), ensure_ascii=False).encode("utf-8", "backslashreplace")
         self._spill.write(line)
         self._order.append(index)
         self._start.append(self._size)
