@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ V2 = "rubriceval_builtin_v2"
 _FENCE = re.compile(r"```([A-Za-z0-9_+-]*)\n(.*?)```", re.DOTALL)
 
 
+@functools.cache  # read-only use; loading the 10 files once keeps the checks fast
 def v2_records() -> dict[str, Record]:
     return {str(r.id): r for r in load_benchmark(V2)}
 
