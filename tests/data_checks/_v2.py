@@ -29,10 +29,13 @@ def code_blocks(text: str, lang: str) -> list[str]:
     return [body for tag, body in _FENCE.findall(text) if tag.lower() == lang]
 
 
-def exec_python_reference(record_id: str) -> dict[str, Any]:
-    """Run every ```python block of a reference in one namespace, then each test_* function it defines."""
+def exec_python_reference(record_id: str, text: str | None = None) -> dict[str, Any]:
+    """Run every ```python block of a reference in one namespace, then each test_* function it defines.
+
+    ``text`` is the reference answer to run (default: the v2 record's).
+    """
     namespace: dict[str, Any] = {"__name__": f"reference_{record_id.replace('-', '_')}"}
-    blocks = code_blocks(reference(record_id), "python")
+    blocks = code_blocks(reference(record_id) if text is None else text, "python")
     assert blocks, f"{record_id}: no python block"
     for block in blocks:
         exec(compile(block, f"<{record_id}>", "exec"), namespace)
