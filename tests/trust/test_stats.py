@@ -118,3 +118,36 @@ def test_cluster_bootstrap_is_seeded_and_resamples_whole_clusters() -> None:
     lo, hi = first
     assert lo is not None and hi is not None and 1.0 <= lo < 5.0 < hi <= 9.0
     assert cluster_bootstrap(mean, ["a"] * 6, n_resamples=100) == (None, None)
+
+
+def test_vectorised_agreement_bootstrap_equals_the_direct_statistics() -> None:
+    """A resample as counts per instruction gives the same statistics as the expanded sample."""
+    from rubric_eval.trust._agreement import _Resampler
+
+    rng = np.random.default_rng(5)
+    n_items = 60
+    cluster_of = rng.integers(0, 15, n_items)
+    a = rng.choice([1.0, 4.0, 7.0, 10.0], n_items)
+    b = np.where(rng.random(n_items) < 0.6, a, rng.choice([1.0, 4.0, 7.0, 10.0], n_items))
+    pos = {10.0: 0, 7.0: 1, 4.0: 2, 1.0: 3}
+    close = np.abs(np.array([pos[x] for x in a]) - np.array([pos[x] for x in b])) <= 1
+    cats = [1.0, 4.0, 7.0, 10.0]
+    clusters = [f"i{c}" for c in cluster_of]
+    resampler = _Resampler(clusters, a, b, close, np.ones(n_items), cats, np.arange(n_items), a, b)
+    ids = {c: i for i, c in enumerate(dict.fromkeys(clusters))}
+    counts = rng.integers(0, 3, (4, len(ids))).astype(float)
+    got = resampler.stats(counts)
+    for row, weights in zip(got, counts, strict=True):
+        idx = np.concatenate([np.repeat(i, int(weights[ids[c]])) for i, c in enumerate(clusters)])
+        x, y = a[idx], b[idx]
+        matrix = confusion_matrix(y, x, cats)
+        expected = [
+            exact_agreement(x, y),
+            float(np.mean(close[idx])),
+            weighted_kappa(y, x, categories=cats),
+            krippendorff_alpha([[u, v] for u, v in zip(x, y, strict=True)], categories=cats),
+            macro_f1(matrix),
+            pearson(x, y),
+            spearman(x, y),
+        ]
+        assert row == pytest.approx([np.nan if e is None else e for e in expected], nan_ok=True)
