@@ -54,3 +54,11 @@ class MissingExtraError(RubricEvalError, ImportError):
 
 class CacheError(RubricEvalError):
     """The LLM cache cannot be used (damaged, not a database, locked too long); names the file and the fix."""
+
+
+class DryRun(Exception):
+    """Raised by an engine in dry-run mode instead of making calls; carries the plan's lines."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines

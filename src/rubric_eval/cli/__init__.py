@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from rubric_eval.errors import RubricEvalError
+from rubric_eval.errors import DryRun, RubricEvalError
 
 # command name -> "module:attribute"; each helper module defines one click command.
 COMMANDS: dict[str, str] = {
@@ -70,6 +70,10 @@ class _LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except DryRun as plan:  # --dry_run: the plan is the command's output
+            for line in plan.lines:
+                click.echo(line)
+            ctx.exit(0)
         except RubricEvalError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             ctx.exit(2)

@@ -104,6 +104,13 @@ def engine_options(func: F) -> F:
         ),
         click.option("--quiet", is_flag=True, default=False, help="No progress bar or progress lines."),
         click.option(
+            "--dry_run",
+            is_flag=True,
+            default=False,
+            help="Call nothing: print the calls to make, those already cached, input/output tokens, cost "
+            "(live, --batch, with prompt caching) and time at the configured limits.",
+        ),
+        click.option(
             "--batch",
             is_flag=True,
             default=False,
@@ -134,6 +141,7 @@ ENGINE_OPTION_NAMES = (
     "no_cache",
     "max_cost_usd",
     "quiet",
+    "dry_run",
     "batch",
     "batch_poll_s",
 )
@@ -158,5 +166,5 @@ def echo_engine_totals(engine: Any) -> None:
     """Print the engine's run summary (calls, cache, batches, tokens, cost) after a command."""
     from rubric_eval.engine import totals_lines
 
-    for line in totals_lines(engine.totals):
+    for line in totals_lines(engine.totals, engine.plan_check):
         click.echo(line)

@@ -27,6 +27,7 @@ from rubric_eval.engine._cache import CachedAnswer, cache_key, default_cache_dir
 from rubric_eval.engine._cache_io import CacheStore, open_cache
 from rubric_eval.engine._limits import output_limit, raised_limit, with_defaults
 from rubric_eval.engine._pacing import Pacer
+from rubric_eval.engine._plan import PlanCheck, Planner, plan_lines
 from rubric_eval.engine._pricing import Price, price_for, usage_of
 from rubric_eval.engine._progress import Progress, make_progress
 from rubric_eval.engine._redact import redact
@@ -50,7 +51,7 @@ from rubric_eval.engine._types import (
     ProviderResponse,
     Usage,
 )
-from rubric_eval.errors import ConfigError
+from rubric_eval.errors import ConfigError, DryRun
 
 __all__ = ["BUDGET_EXHAUSTED", "Engine", "EngineSettings", "RunTotals"]
 _T = TypeVar("_T")
@@ -87,6 +88,9 @@ class EngineSettings(BaseModel):
     )
     cache_lock_wait_s: float = Field(
         default=60.0, ge=0, description="How long to wait for a cache locked by another process."
+    )
+    dry_run: bool = Field(
+        default=False, description="Plan the calls (count, tokens, cost, time); call nothing."
     )
     batch: bool = Field(default=False, description="Send uncached calls through the provider's batch API.")
     batch_poll_s: float = Field(default=30.0, gt=0, description="Seconds between batch status checks.")
@@ -178,6 +182,7 @@ class Engine:
     ) -> None:
         self.settings = settings or EngineSettings()
         self.totals = RunTotals()
+        self.plan_check = PlanCheck()  # the calls made, as planned and as reported
         self._provider_overrides = dict(providers or {})
         self._providers: dict[str, Provider] = {}
         self._budget = Budget(self.settings.max_cost_usd)
@@ -257,11 +262,13 @@ class Engine:
         checked: set[int] = set()
 
         batched = BatchOutcome()
+        planner = self._planner()
 
         async def one(index: int, call: LLMCall[Any]) -> None:
             try:
                 done = batched.results.get(index)
                 result = done if done is not None else batched.charge(index, await self._call(call, run))
+                self.plan_check.add(planner, call, result)
             except Exception as exc:  # one call's fault stays in that call
                 logger.debug("call %s failed", call.label, exc_info=True)
                 result = LLMResult(ok=False, error=f"this call could not be completed: {_describe(exc)}")
@@ -279,6 +286,8 @@ class Engine:
         drawn = 0
         exhausted = False
         try:
+            if self.settings.dry_run:
+                await self._dry_run(list(calls), run, description)
             if self.settings.batch:
                 # A batch is submitted whole, so in batch mode every call is drawn first.
                 calls = list(calls)
@@ -381,6 +390,31 @@ class Engine:
             endpoint = _Endpoint(asyncio.Semaphore(concurrency), Pacer(rpm, tpm), breaker)
             run.endpoints[name] = endpoint
         return name, endpoint
+
+    def _planner(self) -> Planner:
+        settings = self.settings
+        explicit = "max_concurrency" in settings.model_fields_set
+
+        def concurrency(config: ModelConfig) -> int:
+            own = config.max_concurrency
+            return settings.max_concurrency if explicit or own is None else own
+
+        return Planner(
+            self.cache_path if settings.use_cache else None,
+            concurrency,
+            lambda config: settings.requests_per_minute or config.requests_per_minute,
+            lambda config: settings.tokens_per_minute or config.tokens_per_minute,
+        )
+
+    async def _dry_run(self, calls: list[LLMCall[Any]], run: _Run, description: str) -> None:
+        """Plan ``calls`` (cache lookups only) and stop the command with `DryRun`."""
+        planner = self._planner()
+        for call in calls:
+            self._check_config(call.config)
+            key, _, _ = self._key(call, self._provider(call.config))
+            cached = run.cache is not None and await run.cache.get(key) is not None
+            planner.add(call, cached=cached)
+        raise DryRun(plan_lines(list(planner.plans.values()), stage=description))
 
     def _key(
         self, call: LLMCall[Any], provider: Provider

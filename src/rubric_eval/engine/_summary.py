@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rubric_eval.engine._engine import RunTotals
+from rubric_eval.engine._plan import PlanCheck
 
 
 def _cached(totals: RunTotals) -> str:
@@ -12,7 +13,7 @@ def _cached(totals: RunTotals) -> str:
     return f" ({totals.cached_input_tokens:,} from the provider's prompt cache, {share:.0%})"
 
 
-def totals_lines(totals: RunTotals) -> list[str]:
+def totals_lines(totals: RunTotals, plan_check: PlanCheck | None = None) -> list[str]:
     """One line of what an engine did, plus the batch saving when batches answered any call."""
     if not totals.calls:
         return []
@@ -32,4 +33,4 @@ def totals_lines(totals: RunTotals) -> list[str]:
         line += f" (at live prices ${totals.cost_at_live_price_usd:.4f})"
     if totals.unpriced_calls:
         line += f" + unknown ({totals.unpriced_calls} calls to models without a known price)"
-    return [line]
+    return [line, *plan_check.lines()] if plan_check is not None else [line]
