@@ -284,6 +284,7 @@ def test_runs_and_diagnostics_show_the_rest_of_the_json_report(watch: PageWatch,
             "leaderboard_path",
             "alpha",
             "notes",
+            "instructions",  # carried apart, in the page's own columns
         }
     ]
     assert [sections.nth(i).get_attribute("data-key") for i in range(sections.count())] == extra
