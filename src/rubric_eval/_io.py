@@ -360,8 +360,7 @@ class OrderedSpill:
         return len(self._order)
 
     def put(self, index: int, record: BaseModel | dict[str, Any]) -> None:
-        # backslashreplace: a lone surrogate becomes its JSON escape (see _open_temp_beside).
-        line = json.dumps(_dump(record), ensure_ascii=False).encode("utf-8", "backslashreplace")
+        line = _json_line(record)
         self._spill.write(line)
         self._order.append(index)
         self._start.append(self._size)
@@ -387,6 +386,18 @@ class OrderedSpill:
 
     def __exit__(self, *exc: object) -> None:
         self._spill.close()
+
+
+def _json_line(record: BaseModel | dict[str, Any]) -> bytes:
+    """One record as compact UTF-8 JSON, as `RecordWriter` writes it (pydantic's serializer when it
+    can: 4x faster than dumping to a dict and then to JSON)."""
+    if isinstance(record, Record):
+        try:
+            return record.model_dump_json(exclude_unset=True).encode("utf-8")
+        except ValueError:  # e.g. a lone surrogate in an extra field: the general path escapes it
+            pass
+    # backslashreplace: a lone surrogate can only sit inside a JSON string, where this is its escape.
+    return json.dumps(_dump(record), ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def write_records(records: Iterable[BaseModel | dict[str, Any]], path: str | os.PathLike[str]) -> Path:

@@ -158,3 +158,21 @@ def test_record_writer_leaves_nothing_when_the_run_fails(tmp_path: Path) -> None
         raise RuntimeError("judge exploded")
     assert path.read_text() == "[]"  # the previous file is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temp file left
+
+
+def test_ordered_spill_writes_in_input_order_and_escapes_lone_surrogates(tmp_path: Path) -> None:
+    from rubric_eval import Record
+    from rubric_eval._io import OrderedSpill
+
+    path = tmp_path / "out.json"
+    records = [
+        Record.model_validate({"instruction": f"q{i} ✓", "id": i, "note": "lone \ud800"}) for i in range(5)
+    ]
+    with OrderedSpill(path) as spill:
+        for i in (3, 0, 4, 1, 2):
+            spill.put(i, records[i])
+        assert not path.exists()
+        spill.commit()
+    assert [r["id"] for r in read_raw(path)] == [0, 1, 2, 3, 4]
+    assert read_raw(path)[0]["note"] == "lone \ud800"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # the spill file is gone
