@@ -121,10 +121,7 @@ def _grade(
     reason: str | None = None,
 ) -> CriterionGrade:
     # Every field passed explicitly, so that written records carry all keys (dumps skip unset fields).
-    # Built without validation (twice per judge call): the callers pass a level and a score exactly
-    # when the grade is scored, which is all CriterionGrade's validator checks.
-    assert (status == "scored") == (level is not None and score is not None)
-    return CriterionGrade.model_construct(
+    return CriterionGrade(
         criterion=criterion, status=status, level=level, score=score, feedback=feedback, reason=reason
     )
 
