@@ -1,6 +1,7 @@
 """Warnings about an evaluation input that is valid but probably not what the user meant.
 
-Printed by the CLI before any call, so a user can stop a run that would be wasted: duplicate ids
+Printed by the CLI before any call (for a streamed input: as records are read, shown with the summary),
+so a user can stop a run that would be wasted: duplicate ids within one model
 (results cannot be told apart), criteria whose names differ only in case or spacing (the judge's
 answer keys cannot be matched to one of them reliably), and empty answers (graded, but rarely meant).
 """
@@ -26,14 +27,15 @@ class InputChecks:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._ids: Counter[str] = Counter()
+        self._ids: Counter[tuple[str, str]] = Counter()
         self._clashing: list[str] = []
         self._empty: list[str] = []
         self._n_clashing = self._n_empty = 0
 
     def add(self, index: int, record: Record) -> None:
         if record.id is not None:
-            self._ids[str(record.id)] += 1
+            # Per model: a multi-model file repeats each instruction's id once per model, by design.
+            self._ids[(str(record.model), str(record.id))] += 1
         where = f"record {index} (id={record.id})"
         if record.rubric is not None:
             names = Counter(" ".join(c.criterion.casefold().split()) for c in record.rubric.criteria)
@@ -49,7 +51,7 @@ class InputChecks:
     def warnings(self) -> list[str]:
         """One line per kind of problem, naming the records (at most a few)."""
         warnings: list[str] = []
-        duplicated = [i for i, n in self._ids.items() if n > 1]
+        duplicated = [i if m == "None" else f"{i} ({m})" for (m, i), n in self._ids.items() if n > 1]
         if duplicated:
             warnings.append(
                 f"{self.source}: duplicate ids (results cannot be told apart): {_listed(duplicated)}"

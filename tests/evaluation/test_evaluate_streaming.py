@@ -103,3 +103,14 @@ def test_record_count_estimate_for_progress(tmp_path: Path, suffix: str) -> None
         "\n".join(json.dumps(r) for r in records) if suffix == ".jsonl" else json.dumps(records, indent=2)
     )
     assert estimate_records(path) == 5
+
+
+def test_input_warnings_while_streaming(openai_env: OpenAICompatibleServer, tmp_path: Path) -> None:
+    # The same instruction id for several models is a normal multi-model file; twice for one model is not.
+    records = [record(i % 3, model=f"m{i // 3}") for i in range(6)] + [record(0, model="m0", output=" ")]
+    inp = tmp_path / "outputs.jsonl"
+    inp.write_text("\n".join(json.dumps(r) for r in records))
+    result = _evaluate(inp, tmp_path / "out.jsonl", tmp_path / "cache")
+    assert "duplicate ids (results cannot be told apart): 0 (m0)" in result.output
+    assert "empty answers (graded as given): record 6 (id=0)" in result.output
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 7
