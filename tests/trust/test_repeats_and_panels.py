@@ -217,3 +217,20 @@ def test_panel_mean_and_bad_panels(engine_settings: EngineSettings) -> None:
         evaluate_panel(records, evaluators="openai/kind,openai/kind", engine=engine)
     with pytest.raises(ConfigError, match="at least two judges"):
         evaluate_panel(records, evaluators="openai/kind", escalate_to="openai/exact", engine=engine)
+
+
+def test_panel_with_repeats_reports_each_judges_noise(engine_settings: EngineSettings) -> None:
+    from rubric_eval import generate_report
+
+    records, _ = planted_records(10, ["m"], seed=12)
+    judges = {"steady": PlantedJudge(seed=1), "shaky": PlantedJudge(noise=0.5, seed=2)}
+    engine, calls = panel_engine(engine_settings, judges)
+    out = evaluate_panel(records, evaluators="openai/steady,openai/shaky", n_judge_samples=2, engine=engine)
+    assert calls == {"steady": 20, "shaky": 20}
+    assert all(len(entry["judge_samples"]) == 2 for rec in out for entry in rec["judge_panel"])
+    judging = generate_report(out, summarize=False, n_resamples=300).models[0].judging
+    assert judging is not None and judging.noise is None
+    steady, shaky = judging.panel_noise["openai/steady"], judging.panel_noise["openai/shaky"]
+    assert steady.identical_levels == 1.0 and steady.sem_judge == 0.0
+    assert shaky.identical_levels is not None and shaky.identical_levels < 1.0
+    assert shaky.sem_judge is not None and shaky.sem_judge > 0

@@ -121,6 +121,7 @@ def _panel_entry(record: Record) -> dict[str, Any]:
         "score": record.score,
         "level_per_criteria": record.level_per_criteria or {},
         "price": extra.get("evaluation_price_per_example"),
+        **({"judge_samples": extra["judge_samples"]} if extra.get("judge_samples") else {}),
     }
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from rubric_eval.records import Record
 from rubric_eval.trust._agreement import Agreement, GradePair, agreement
 from rubric_eval.trust._meta import level_scores
-from rubric_eval.trust._noise import JudgeNoise, noise_of_records
+from rubric_eval.trust._noise import JudgeNoise, JudgeSample, noise_of_records, noise_of_samples
 from rubric_eval.trust._stats import DEFAULT_SEED
 
 PANEL_RESAMPLES = 1000
@@ -25,6 +25,7 @@ class PanelEntry(BaseModel):
     score: float | None = None
     level_per_criteria: dict[str, str | None] = Field(default_factory=dict)
     price: float | None = None
+    judge_samples: list[JudgeSample] = Field(default_factory=list, description="This judge's repeats.")
 
 
 class PanelAgreement(BaseModel):
@@ -49,6 +50,9 @@ class JudgingSummary(BaseModel):
 
     aggregate: str | None = None
     noise: JudgeNoise | None = None
+    panel_noise: dict[str, JudgeNoise] = Field(
+        default_factory=dict, description="Per panel judge, from its repeats (--n_judge_samples > 1)."
+    )
     panel: list[PanelAgreement] = Field(default_factory=list)
     escalation: Escalation | None = None
 
@@ -131,8 +135,22 @@ def judging_summary(
     noise = noise_of_records(records, n_resamples=min(n_resamples, PANEL_RESAMPLES), seed=seed)
     panel = _panel_agreement(records, min(n_resamples, PANEL_RESAMPLES), seed)
     escalation = _escalation(records)
-    if noise is None and not panel and escalation is None:
+    by_judge: dict[str, list[list[JudgeSample]]] = {}
+    for record in records:
+        for entry in _entries(record, "judge_panel"):
+            if entry.evaluator and entry.judge_samples:
+                by_judge.setdefault(entry.evaluator, []).append(entry.judge_samples)
+    panel_noise = {}
+    for judge, answers in by_judge.items():
+        found = noise_of_samples(answers, n_resamples=min(n_resamples, PANEL_RESAMPLES), seed=seed)
+        if found is not None:
+            panel_noise[judge] = found
+    if noise is None and not panel and escalation is None and not panel_noise:
         return None
     return JudgingSummary(
-        aggregate=", ".join(sorted(aggregates)) or None, noise=noise, panel=panel, escalation=escalation
+        aggregate=", ".join(sorted(aggregates)) or None,
+        noise=noise,
+        panel_noise=panel_noise,
+        panel=panel,
+        escalation=escalation,
     )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rubric_eval.trust._diagnostics import RubricDiagnostics
     from rubric_eval.trust._judging import JudgingSummary
     from rubric_eval.trust._meta import MetaEvaluation, Ranking
+    from rubric_eval.trust._noise import JudgeNoise
     from rubric_eval.trust._stats import Correlation
 
 
@@ -179,24 +180,10 @@ def judging_lines(judging: JudgingSummary) -> list[str]:
     if judging.aggregate:
         rule = escape_inline(judging.aggregate)
         lines.append(f"- Gradings combined per criterion by `{rule}` (docs/trusting_judges.md).")
-    noise = judging.noise
-    if noise is not None:
-        share = "n/a" if noise.judge_share is None else f"{noise.judge_share:.0%}"
-        if noise.judge_share_ci_low is not None and noise.judge_share_ci_high is not None:
-            share += f" [{noise.judge_share_ci_low:.0%}, {noise.judge_share_ci_high:.0%}]"
-        k, n = f"{noise.samples_per_instruction:g}", noise.n_instructions
-        parts = (
-            f"SEM {fmt_number(noise.sem)} = instructions {fmt_number(noise.sem_instructions)} "
-            f"and judge noise {fmt_number(noise.sem_judge)} (added in squares)"
-        )
-        lines += [
-            f"- Repeated judging ({k} gradings per answer, {n} instructions): {parts}; judge noise is "
-            f"{share} of the score's variance; one grading per answer would give SEM "
-            f"{fmt_number(noise.sem_single_sample)}.",
-            f"- Judge self-consistency: {_pct(noise.identical_levels)} of criteria got the same level in "
-            f"every repeat; {_pct(noise.pairwise_agreement)} of pairs of repeats agree; one grading of an "
-            f"instruction varies by {fmt_number(noise.within_sd)} points (SD).",
-        ]
+    if judging.noise is not None:
+        lines += _noise_lines(judging.noise, "")
+    for judge, noise in judging.panel_noise.items():
+        lines += _noise_lines(noise, f" by {escape_inline(judge)}")
     for pair in judging.panel:
         a = pair.agreement
         if a is None:
@@ -215,6 +202,25 @@ def judging_lines(judging: JudgingSummary) -> list[str]:
             f"disagreed); {esc.calls_saved} calls saved, cost saved {cost}."
         )
     return [*lines, ""]
+
+
+def _noise_lines(noise: JudgeNoise, who: str) -> list[str]:
+    share = "n/a" if noise.judge_share is None else f"{noise.judge_share:.0%}"
+    if noise.judge_share_ci_low is not None and noise.judge_share_ci_high is not None:
+        share += f" [{noise.judge_share_ci_low:.0%}, {noise.judge_share_ci_high:.0%}]"
+    k, n = f"{noise.samples_per_instruction:g}", noise.n_instructions
+    parts = (
+        f"SEM {fmt_number(noise.sem)} = instructions {fmt_number(noise.sem_instructions)} "
+        f"and judge noise {fmt_number(noise.sem_judge)} (added in squares)"
+    )
+    return [
+        f"- Repeated judging{who} ({k} gradings per answer, {n} instructions): {parts}; judge noise is "
+        f"{share} of the score's variance; one grading per answer would give SEM "
+        f"{fmt_number(noise.sem_single_sample)}.",
+        f"- Judge self-consistency{who}: {_pct(noise.identical_levels)} of criteria got the same level in "
+        f"every repeat; {_pct(noise.pairwise_agreement)} of pairs of repeats agree; one grading of an "
+        f"instruction varies by {fmt_number(noise.within_sd)} points (SD).",
+    ]
 
 
 def _pct(value: float | None) -> str:

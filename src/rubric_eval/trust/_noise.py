@@ -137,17 +137,26 @@ def record_samples(record: Record) -> list[JudgeSample]:
     return [JudgeSample.model_validate(item) for item in raw]
 
 
-def noise_of_records(
-    records: Sequence[Record], *, n_resamples: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
+def noise_of_samples(
+    answers: Sequence[Sequence[JudgeSample]],
+    *,
+    n_resamples: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
 ) -> JudgeNoise | None:
-    """`judge_noise` of one model's records from their ``judge_samples``; None without repeats."""
+    """`judge_noise` from each answer's repeats (one list of `JudgeSample` per answer)."""
     scores: list[list[float]] = []
     levels: list[list[str]] = []
-    for record in records:
-        samples = record_samples(record)
+    for samples in answers:
         scores.append([s.score for s in samples if s.score is not None])
         criteria = {c for s in samples for c in s.level_per_criteria}
         for criterion in sorted(criteria):
             given = [s.level_per_criteria.get(criterion) for s in samples]
             levels.append([lv for lv in given if lv is not None])
     return judge_noise(scores, levels, n_resamples=n_resamples, seed=seed)
+
+
+def noise_of_records(
+    records: Sequence[Record], *, n_resamples: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
+) -> JudgeNoise | None:
+    """`judge_noise` of one model's records from their ``judge_samples``; None without repeats."""
+    return noise_of_samples([record_samples(r) for r in records], n_resamples=n_resamples, seed=seed)
