@@ -84,9 +84,12 @@ def _finish(summaries: list[Any], records: list[Any], path: Path, engine: Any = 
         raise SystemExit(1)
 
 
-def _engine(kwargs: dict[str, Any]) -> Any:
+def _engine(kwargs: dict[str, Any], output_path: Path) -> Any:
+    """The command's engine, once the output path is known to be writable (before any call is paid)."""
+    from rubric_eval._io import check_writable
     from rubric_eval.engine import Engine
 
+    check_writable(output_path)
     return Engine(engine_settings_from(kwargs))
 
 
@@ -114,7 +117,7 @@ def brainstorm_rubrics(
     from rubric_eval.steps.brainstorm import run_brainstorm
 
     config = resolve_config("brainstormer", brainstormer_configs)
-    engine = _engine(kwargs)
+    engine = _engine(kwargs, output_path)
     records = _read(input_path, max_instances)
     out, summary = run_brainstorm(records, config=config, engine=engine, overwrite=overwrite)
     _finish([summary], out, output_path, engine)
@@ -146,7 +149,7 @@ def generate_rubrics(
 
     level_names = check_levels(_levels(levels))
     config = resolve_config("rubric_generator", rubric_generator_configs)
-    engine = _engine(kwargs)
+    engine = _engine(kwargs, output_path)
     records = _read(input_path, max_instances)
     out, summary = run_rubrics(
         records,
@@ -185,7 +188,7 @@ def brainstorm_and_generate_rubrics(
     level_names = check_levels(_levels(levels))
     brainstormer = resolve_config("brainstormer", brainstormer_configs)
     rubric_generator = resolve_config("rubric_generator", rubric_generator_configs)
-    engine = _engine(kwargs)
+    engine = _engine(kwargs, output_path)
     records = _read(input_path, max_instances)
     out, summaries = brainstorm_and_generate(
         records,
@@ -234,7 +237,7 @@ def generate_outputs(
     name = benchmark or "default"
     records = builtin_benchmark(name) if input_path is None else read_records(input_path)
     config = resolve_config("completer", model_configs)
-    engine = _engine(kwargs)
+    engine = _engine(kwargs, output_path)
     records = [records[i] for i in sample_indices(len(records), max_instances, seed)]
     source = None if input_path is None else str(input_path)
     dataset = dataset_label(source, max_instances, seed, benchmark=name)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from rubric_eval._config import AnnotatorConfig
+from rubric_eval._failures import reason_lines
 from rubric_eval._templates import load_template
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
 from rubric_eval.errors import ConfigError
@@ -149,7 +150,8 @@ class StepSummary:
         head += f"; {self.cached} from cache; cost ${self.cost_usd:.4f}"
         if self.unpriced:
             head += f" (+ {self.unpriced} calls to models without a known price)"
-        return [head, *(f"failed: {f}" for f in self.failures)]
+        reasons = reason_lines((f.error for f in self.failures), "failed records")
+        return [head, *reasons, *(f"failed: {f}" for f in self.failures)]
 
     def log(self) -> None:
         """Report warnings and failures through logging (the Python API's channel)."""
