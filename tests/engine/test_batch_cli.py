@@ -115,6 +115,8 @@ def test_batch_job_killed_mid_poll_resumes_without_resubmitting_at_half_the_live
         assert live.returncode == 0, live.stderr
         assert server.request_count == N_CALLS
         live_cost, _ = summary_cost(live.stdout)
+        print("batched, resumed:", second.stdout.split("LLM calls:")[1].splitlines()[0])
+        print("live:", live.stdout.split("LLM calls:")[1].splitlines()[0])
     assert live_cost > 0
     assert batch_cost == pytest.approx(live_cost / 2, rel=1e-3)
     assert at_live == pytest.approx(live_cost, rel=1e-3)
