@@ -358,3 +358,22 @@ def test_repeated_judging_is_compared_by_levels(engine_settings: EngineSettings)
         (r.level_per_criteria or {})[c] == lv for r in evaluated for c, lv in truth[(r.id, "m")].items()
     ]
     assert agreement.exact.value == pytest.approx(sum(combined) / len(combined))
+
+
+def test_labels_may_name_the_instruction_by_its_text(engine_settings: EngineSettings) -> None:
+    """Records with ids, labels without: matched by the instruction's text (case and spacing ignored)."""
+    from rubric_eval import Record
+    from rubric_eval.trust import HumanLabel, meta_evaluate
+
+    records, truth = planted_records(4, ["m"], seed=2)
+    evaluated = [Record.model_validate(r) for r in graded(engine_settings, records, PlantedJudge(), "j")]
+    text = {r["id"]: r["instruction"] for r in records}
+    labels = [
+        HumanLabel(instruction="  " + text[i].upper() + " ", model=m, criterion=c, level=lv)
+        for (i, m), levels in truth.items()
+        for c, lv in levels.items()
+    ]
+    meta = meta_evaluate(evaluated, labels=labels, n_resamples=100)
+    assert meta.n_labels_matched == 12 and meta.n_labels_unmatched == 0
+    agreement = meta.judges[0].agreement
+    assert agreement is not None and agreement.exact.value == 1.0

@@ -59,6 +59,7 @@ class _Answer:
     weights: dict[str, float]  # normalised criterion name -> weight
     names: dict[str, str]  # normalised criterion name -> name as written
     grades: dict[str, _Grade | None]  # normalised criterion name -> the judge's grade (None: unscored)
+    text: str = ""  # the normalised instruction text, for labels that name the instruction instead of the id
 
 
 def level_scores(levels: Sequence[str]) -> dict[str, float]:
@@ -88,7 +89,9 @@ def _answers(records: Sequence[Record]) -> dict[str, list[_Answer]]:
             else:
                 grades[key] = None
         key = str(record.id) if record.id is not None else _norm(record.instruction)
-        answer = _Answer(key, record.model or UNKNOWN_MODEL, levels, weights, names, grades)
+        answer = _Answer(
+            key, record.model or UNKNOWN_MODEL, levels, weights, names, grades, _norm(record.instruction)
+        )
         out.setdefault(record.evaluator or UNKNOWN_EVALUATOR, []).append(answer)
     return out
 
@@ -161,13 +164,17 @@ def _match(
 ) -> tuple[list[tuple[HumanLabel, _Answer, str, int, float]], list[HumanLabel]]:
     """Each label with its answer, normalised criterion, level position and score; the unmatched ones."""
     by_key: dict[str, list[_Answer]] = {}
+    by_text: dict[str, list[_Answer]] = {}
     for answer in answers:
         by_key.setdefault(answer.instruction, []).append(answer)
+        by_text.setdefault(answer.text, []).append(answer)
     matched = []
     unmatched = []
     for index, label in enumerate(labels):
-        key = label.id if label.id is not None else _norm(label.instruction or "")
-        candidates = by_key.get(key, [])
+        if label.id is not None:
+            candidates = by_key.get(label.id, [])
+        else:
+            candidates = by_text.get(_norm(label.instruction or ""), [])
         if label.model is not None:
             candidates = [a for a in candidates if a.model == label.model]
         if len(candidates) > 1:
