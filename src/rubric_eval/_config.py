@@ -113,6 +113,11 @@ def resolve_config(step: Step, spec: str | AnnotatorConfig | None = None) -> Ann
     )
 
 
+def is_builtin(config: AnnotatorConfig) -> bool:
+    """True when the config is one of the step's built-in configs (by name)."""
+    return config.name in _step_file(config.step).configs
+
+
 def is_none(spec: str | None) -> bool:
     """True for the 'skip this step' spellings: None, 'None', 'null', 'false', ''."""
     return spec is None or spec.strip().lower() in NONE_VALUES

@@ -21,10 +21,10 @@ from rubric_eval._io import write_records
 from rubric_eval.datasets import load_benchmark
 from rubric_eval.engine import Engine, EngineSettings, RunTotals
 from rubric_eval.errors import ConfigError
+from rubric_eval.pipeline import report_evaluations, run_evaluation, summarize_evaluations, write_runs
 from rubric_eval.records import Record
-from rubric_eval.reporting import EvaluationReport, generate_report, write_html
+from rubric_eval.reporting import EvaluationReport, write_html
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
-from rubric_eval.steps.evaluate import evaluate
 from rubric_eval.steps.outputs import generate_outputs
 from rubric_eval.steps.rubrics import generate_rubrics
 
@@ -146,9 +146,12 @@ def pick_instructions(n: int) -> list[Record]:
     return [Record.model_validate({k: v for k, v in r.dump().items() if k in keep}) for r in order[:n]]
 
 
-def _reason(record: Record, field_name: str) -> str:
-    error = (record.model_extra or {}).get(f"{field_name}_error")
-    return f"id={record.record_id}: no {field_name.replace('_', ' ')} ({error or 'unknown reason'})"
+def _reason(record: Record) -> str:
+    if record.brainstormed_rubric is None:
+        what, error = "brainstormed rubric", record.brainstormed_rubric_error
+    else:
+        what, error = "rubric", record.rubric_error
+    return f"id={record.record_id}: no {what} ({error or 'unknown reason'})"
 
 
 def run_demo(
@@ -196,11 +199,7 @@ def run_demo(
     for i, record in zip(brainstormed, generated, strict=True):
         records[i] = record
     write_records(records, files.rubrics)
-    dropped = [
-        _reason(r, "brainstormed_rubric" if r.brainstormed_rubric is None else "rubric")
-        for r in records
-        if r.rubric is None
-    ]
+    dropped = [_reason(r) for r in records if r.rubric is None]
     with_rubric = [r for r in records if r.rubric is not None]
     if not with_rubric:
         raise ConfigError(
@@ -209,14 +208,27 @@ def run_demo(
         )
     outputs = timed("outputs", generate_outputs, with_rubric, model=configs["completer"])
     write_records(outputs, files.outputs)
-    evaluations = timed("evaluate", evaluate, outputs, evaluator=configs["evaluator"])
-    write_records(evaluations, files.evaluations)
     t0 = time.monotonic()
-    report = generate_report(
-        evaluations,
-        summarizer=configs["summarizer"],
+    evaluations, runs = run_evaluation(
+        outputs,
+        evaluator=configs["evaluator"],
         engine=engine,
+        source=str(files.outputs),
+        input_path=str(files.outputs),
         dataset=f"rubric_eval demo: {n_instructions} built-in instructions",
+    )
+    write_records(evaluations, files.evaluations)
+    write_runs(files.evaluations, runs)
+    seconds["evaluate"] = round(time.monotonic() - t0, 2)
+    t0 = time.monotonic()
+    summaries, summarizer = summarize_evaluations(
+        evaluations, summarizer=configs["summarizer"], engine=engine
+    )
+    report = report_evaluations(
+        evaluations,
+        runs=runs,
+        summaries=summaries,
+        summarizer=summarizer,
         leaderboard_path=files.leaderboard,
         source=str(files.evaluations),
     )

@@ -1,18 +1,181 @@
 """The orchestrator: the one place where the steps are chained into a run.
 
-The CLI's one-step commands, the Python API and the demo call these functions.
+The CLI's one-step commands (`run_one_step`), `generate_report` command (`summarize_evaluations` +
+`report_evaluations`), the Python API (`evaluate_and_generate_report`) and the demo call these functions.
+Steps: generate outputs (optional) -> evaluate (`run_evaluation`: grades + one run record per model) ->
+summarise (its own step, LLM calls) -> report (pure computation, `reporting.generate_report`) ->
+leaderboard file and output files (here, and only here).
+
+Nothing good is destroyed: default file names carry the model (and the judge, when a file for another
+judge is already there), a file written for another model or judge is never overwritten without
+``overwrite``, and a run that is not complete never replaces a complete run's files (it writes
+``*.partial.*`` beside them) nor its leaderboard row.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from rubric_eval._api_edge import RecordsLike, to_records
-from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval._config import AnnotatorConfig, is_none, resolve_config
+from rubric_eval._io import atomic_write_text, check_writable, iter_records, write_records
+from rubric_eval._templates import load_template
 from rubric_eval.engine import Engine
-from rubric_eval.reporting import EvaluationReport, generate_report
-from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan, judging_plan
+from rubric_eval.errors import InputError
+from rubric_eval.records import Record
+from rubric_eval.reporting import (
+    LEADERBOARD_FILE,
+    EvaluationReport,
+    FeedbackSummary,
+    generate_report,
+    html_path_for,
+    json_twin_path,
+    load_leaderboard,
+    update_leaderboard,
+    write_html,
+)
+from rubric_eval.runs import (
+    JudgeIdentity,
+    RunLog,
+    RunRecord,
+    RunSettings,
+    RunTally,
+    judge_identity,
+    new_run_id,
+    utc_now,
+)
+from rubric_eval.steps.evaluate import DEFAULT_TEMPLATE as EVALUATE_TEMPLATE
+from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan
+from rubric_eval.trust import AuditReport, MetaEvaluation
+
+Judge = AnnotatorConfig | JudgingPlan
+
+DEFAULT_RUNS_DIR = Path("rubric_eval_runs")
+# Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
+_GENERIC_STEMS = frozenset({"outputs", "evaluations", "records", "data", "input", "instructions"})
+
+
+# -- steps ---------------------------------------------------------------------------------------
+
+
+def as_plan(evaluator: Judge) -> JudgingPlan:
+    """One judge as a plan of one."""
+    return evaluator if isinstance(evaluator, JudgingPlan) else JudgingPlan(evaluators=[evaluator])
+
+
+def plan_identity(plan: JudgingPlan) -> JudgeIdentity:
+    """The judge's identity: one judge's config, or the panel's judges, repeats, rule and escalation."""
+    first = plan.evaluators[0]
+    template = load_template(first.template or EVALUATE_TEMPLATE).version_key
+    if len(plan.evaluators) == 1 and plan.escalate_to is None and plan.n_judge_samples == 1:
+        return judge_identity(first, template)
+    judges = [*plan.evaluators, *([plan.escalate_to] if plan.escalate_to else [])]
+    return JudgeIdentity(
+        name=plan.name,
+        provider="+".join(sorted({c.provider for c in judges})),
+        model="+".join(c.model for c in plan.evaluators),
+        params={
+            "judges": [judge_identity(c, template).key for c in plan.evaluators],
+            "n_judge_samples": plan.n_judge_samples,
+            "aggregate": plan.aggregate,
+            "escalate_to": judge_identity(plan.escalate_to, template).key if plan.escalate_to else None,
+        },
+        template=template,
+    )
+
+
+def run_evaluation(
+    records: Sequence[Record],
+    *,
+    evaluator: Judge,
+    engine: Engine,
+    source: str = "records",
+    input_path: str | None = None,
+    dataset: str | None = None,
+    settings: RunSettings | None = None,
+) -> tuple[list[Record], list[RunRecord]]:
+    """Grade the records (one judge, or a `JudgingPlan`: repeats, a panel, escalation) and make one run
+    record per model (status, counts, timing, totals)."""
+    plan = as_plan(evaluator)
+    tally = RunTally(run_id=new_run_id())
+    started_at, t0 = utc_now(), time.monotonic()
+    graded = evaluate_with_plan(records, plan, engine=engine, source=source)
+    evaluations = [tally.add(r) for r in graded]
+    runs = tally.runs(
+        judge=plan_identity(plan),
+        dataset_name=dataset,
+        input_path=input_path,
+        settings=settings or RunSettings(max_cost_usd=engine.settings.max_cost_usd),
+        started_at=started_at,
+        finished_at=utc_now(),
+        wall_time_s=time.monotonic() - t0,
+    )
+    return evaluations, runs
+
+
+def summarize_evaluations(
+    evaluations: Sequence[Record],
+    *,
+    summarizer: str | AnnotatorConfig | None = None,
+    summarize: bool = True,
+    engine: Engine | None = None,
+    context_tokens: int | None = None,
+) -> tuple[dict[str, FeedbackSummary] | None, str | None]:
+    """The summarising step: model -> feedback summary and the summariser's name, or (None, None)
+    when skipped (``summarize=False`` or ``summarizer="None"``)."""
+    from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS, summarize_feedback
+
+    if not summarize or (isinstance(summarizer, str) and is_none(summarizer)):
+        why = "summarize=False" if not summarize else f"summarizer {summarizer!r}"
+        models = {r.model or "unknown model" for r in evaluations}
+        return dict.fromkeys(models, FeedbackSummary.skipped(f"summary skipped ({why})")), None
+    config = resolve_config("summarizer", summarizer)
+    summaries = summarize_feedback(
+        evaluations, summarizer=config, engine=engine, context_tokens=context_tokens or DEFAULT_CONTEXT_TOKENS
+    )
+    return summaries, config.name
+
+
+def report_evaluations(
+    evaluations: Sequence[Record],
+    *,
+    runs: Sequence[RunRecord] | None = None,
+    summaries: dict[str, FeedbackSummary] | None = None,
+    summarizer: str | None = None,
+    dataset: str | None = None,
+    leaderboard_path: str | os.PathLike[str] | None = None,
+    baseline: str | None = None,
+    source: str = "evaluations",
+    audit: AuditReport | None = None,
+    meta_evaluation: MetaEvaluation | None = None,
+) -> EvaluationReport:
+    """Compute the report (ranked against the leaderboard file, if any), then add its runs to that file."""
+    board = load_leaderboard(leaderboard_path) if leaderboard_path is not None else None
+    report = generate_report(
+        evaluations,
+        runs=runs,
+        summaries=summaries,
+        summarizer=summarizer,
+        dataset=dataset,
+        leaderboard=board,
+        leaderboard_path=leaderboard_path,
+        baseline=baseline,
+        source=source,
+        audit=audit,
+        meta_evaluation=meta_evaluation,
+    )
+    if leaderboard_path is not None:
+        update_leaderboard(leaderboard_path, report.runs)
+    return report
 
 
 def evaluate_and_generate_report(
@@ -28,24 +191,352 @@ def evaluate_and_generate_report(
     context_tokens: int | None = None,
     judging: JudgingPlan | None = None,
 ) -> tuple[Any, EvaluationReport]:
-    """`evaluate` then `generate_report` with one engine.
+    """Evaluate, summarise and report with one engine (the same pipeline as the one-step command).
 
     ``judging`` (`rubric_eval.steps.panel.judging_plan`: repeats, a panel, escalation) replaces
-    ``evaluator``. Returns ``(evaluations in the input's kind, report)``.
+    ``evaluator``. Returns ``(evaluations in the input's kind, report)``; ``leaderboard_path`` is
+    updated when given.
     """
     items, convert_back = to_records(records)
     if max_instances is not None:
         items = items[:max_instances]
     engine = engine or Engine()
-    plan = judging or judging_plan(resolve_config("evaluator", evaluator))
-    evaluations = evaluate_with_plan(items, plan, engine=engine)
-    report = generate_report(
+    judge: Judge = judging or resolve_config("evaluator", evaluator)
+    settings = RunSettings(max_instances=max_instances, max_cost_usd=engine.settings.max_cost_usd)
+    evaluations, runs = run_evaluation(
+        items, evaluator=judge, engine=engine, dataset=dataset, settings=settings
+    )
+    summaries, summarizer_name = summarize_evaluations(
+        evaluations, summarizer=summarizer, summarize=summarize, engine=engine, context_tokens=context_tokens
+    )
+    report = report_evaluations(
         evaluations,
-        summarizer=summarizer,
-        summarize=summarize,
-        engine=engine,
+        runs=runs,
+        summaries=summaries,
+        summarizer=summarizer_name,
         dataset=dataset,
         leaderboard_path=leaderboard_path,
-        context_tokens=context_tokens,
     )
     return convert_back(evaluations), report
+
+
+# -- run logs beside evaluations files ------------------------------------------------------------
+
+
+def runs_path(evaluations_path: Path) -> Path:
+    """``evaluations_x.json`` -> ``evaluations_x.runs.json`` (the run records of that file)."""
+    return evaluations_path.with_name(f"{evaluations_path.stem}.runs.json")
+
+
+def write_runs(evaluations_path: Path, runs: Sequence[RunRecord]) -> Path:
+    path = runs_path(evaluations_path)
+    atomic_write_text(path, RunLog(runs=list(runs)).model_dump_json(indent=2) + "\n")
+    return path
+
+
+def read_runs(evaluations_path: Path, evaluations: Sequence[Record]) -> list[RunRecord] | None:
+    """The run records written beside an evaluations file, if they belong to these evaluations."""
+    path = runs_path(evaluations_path)
+    if not path.is_file():
+        return None
+    try:
+        log = RunLog.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, OSError) as exc:
+        raise InputError(f"not a rubric_eval run log: {exc}", path=str(path)) from None
+    ids = {r.evaluation_run_id for r in evaluations}
+    runs = [run for run in log.runs if run.run_id in ids]
+    return runs or None  # a log of another run (the file was edited or replaced): derive instead
+
+
+# -- output files -------------------------------------------------------------------------------
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of a model name: ``openai/gpt-4o`` -> ``openai-gpt-4o``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+
+
+def model_from_path(path: Path) -> str | None:
+    """The model a file is named after: ``outputs_X.json`` or ``X.json`` -> X (None for generic names)."""
+    stem = path.stem
+    if stem.startswith("outputs_") and len(stem) > len("outputs_"):
+        return stem[len("outputs_") :]
+    return None if stem.lower() in _GENERIC_STEMS else stem
+
+
+@dataclass(frozen=True)
+class FileOwner:
+    """Whom an existing output file was written for."""
+
+    models: frozenset[str]
+    judges: frozenset[str]
+    complete: bool
+
+
+def evaluations_owner(path: Path) -> FileOwner | None:
+    """Whom an existing evaluations file was written for (None: no such file, or not records).
+    Read record by record, in bounded memory."""
+    if not path.is_file():
+        return None
+    models: set[str] = set()
+    judges: set[str] = set()
+    complete = True
+    try:
+        for record in iter_records(path, model=Record):
+            models.add(record.model or "unknown model")
+            if record.evaluator:
+                judges.add(record.evaluator)
+            complete = complete and record.score is not None
+    except InputError:
+        return None
+    if not models:
+        return None
+    return FileOwner(models=frozenset(models), judges=frozenset(judges), complete=complete)
+
+
+def input_models(path: Path, unknown_model: str | None = None) -> frozenset[str]:
+    """The models of an input file's records (read in bounded memory); unnamed ones as `unknown_model`."""
+    fallback = unknown_model or "unknown model"
+    return frozenset(r.model or fallback for r in iter_records(path, model=Record))
+
+
+def report_owner(report_path: Path) -> FileOwner | None:
+    """Whom an existing report was written for, from its JSON twin (None: no readable twin)."""
+    twin = report_path if report_path.suffix.lower() == ".json" else json_twin_path(report_path)
+    if twin.is_file():
+        try:
+            report = EvaluationReport.model_validate_json(twin.read_text(encoding="utf-8"))
+        except (ValidationError, OSError):
+            return None
+        return FileOwner(
+            models=frozenset(m.model for m in report.models),
+            judges=frozenset(report.evaluators),
+            complete=not report.incomplete,
+        )
+    return None
+
+
+def file_owner(evaluations_path: Path, report_path: Path) -> FileOwner | None:
+    """Whom a run's files were written for: the evaluations file, else the report's JSON twin."""
+    return evaluations_owner(evaluations_path) or report_owner(report_path)
+
+
+@dataclass(frozen=True)
+class OutputFiles:
+    evaluations: Path
+    report: Path
+
+    @classmethod
+    def named(cls, folder: Path, suffix: str) -> OutputFiles:
+        return cls(folder / f"evaluations{suffix}.json", folder / f"evaluation_report{suffix}.md")
+
+    @property
+    def html(self) -> Path:
+        return html_path_for(self.report)
+
+    @property
+    def all(self) -> list[Path]:
+        return [
+            self.evaluations,
+            runs_path(self.evaluations),
+            self.report,
+            json_twin_path(self.report),
+            self.html,
+        ]
+
+
+def choose_output_files(
+    folder: Path, *, name: str, models: frozenset[str], judge: str, complete: bool, overwrite: bool
+) -> OutputFiles:
+    """Default names for one run's files: ``evaluations_<name>.json`` and ``evaluation_report_<name>.md``;
+    ``_judge-<judge>`` is added when those hold another judge's results, ``.partial`` when they hold a
+    complete run and this one is not. With ``overwrite`` the plain names are used whatever they hold."""
+    base = f"_{slug(name)}"
+    if overwrite:
+        return OutputFiles.named(folder, base)
+    for suffix in (base, f"{base}_judge-{slug(judge)}"):
+        files = OutputFiles.named(folder, suffix)
+        owner = file_owner(files.evaluations, files.report)
+        if owner is None:
+            return files
+        if owner.models == models and owner.judges <= {judge}:
+            if owner.complete and not complete:
+                return OutputFiles.named(folder, f"{suffix}.partial")
+            return files
+    raise InputError(
+        f"{folder}: the files for {name} hold results of other models or judges; pass --overwrite to "
+        "replace them or --output_dir to write elsewhere",
+        path=str(folder),
+    )
+
+
+def guard_file(
+    path: Path, *, models: frozenset[str], judges: frozenset[str], overwrite: bool, report: bool = False
+) -> None:
+    """Refuse to replace an evaluations file (or, with ``report``, a report) written for another model
+    or judge."""
+    if overwrite:
+        return
+    owner = report_owner(path) if report else evaluations_owner(path)
+    if owner is None:
+        return
+    if owner.models != models or not owner.judges <= judges:
+        raise InputError(
+            f"{path.name} holds results for {', '.join(sorted(owner.models))} judged by "
+            f"{', '.join(sorted(owner.judges)) or 'an unknown judge'}, not for {', '.join(sorted(models))} "
+            f"judged by {', '.join(sorted(judges))}; pass --overwrite to replace it",
+            path=str(path),
+        )
+
+
+# -- the one-step run ---------------------------------------------------------------------------
+
+
+@dataclass
+class OneStepResult:
+    report: EvaluationReport
+    evaluations: list[Record]
+    files: OutputFiles
+    outputs_path: Path | None
+    n_failed_calls: int
+
+
+def name_unnamed(records: Sequence[Record], path: Path | None) -> list[Record]:
+    """Records without a ``model`` get the model their file is named after (``alpha.json`` -> alpha)."""
+    model = model_from_path(path) if path is not None else None
+    if model is None or all(r.model is not None for r in records):
+        return list(records)
+    return [r if r.model is not None else r.model_copy(update={"model": model}) for r in records]
+
+
+def run_one_step(
+    records: Sequence[Record] | None,
+    *,
+    input_path: Path | None,
+    completer: AnnotatorConfig | None,
+    evaluator: Judge,
+    engine: Engine,
+    output_dir: Path | None = None,
+    max_instances: int | None = None,
+    seed: int = 0,
+    summarizer: str | None = None,
+    summarize: bool = True,
+    context_tokens: int | None = None,
+    leaderboard_path: Path | str | None = "default",
+    dataset: str | None = None,
+    overwrite: bool = False,
+    benchmark: str = "default",
+    audit: AuditReport | None = None,
+    meta_evaluation: MetaEvaluation | None = None,
+    echo: Callable[[str], None] = lambda line: None,
+) -> OneStepResult:
+    """Generate (with ``completer``), evaluate, summarise, report, and write every file of the run.
+
+    ``leaderboard_path``: ``"default"`` for ``leaderboard.json`` in the output folder, None for none.
+    ``benchmark``: the built-in benchmark to answer when generating without input records.
+    """
+    from rubric_eval.steps.outputs import dataset_label, generate_outputs
+
+    folder = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
+    check_writable(folder / "evaluations.json")  # before any call is paid for
+    outputs_path: Path | None = None
+    if completer is not None:
+        if input_path is None and dataset is None:
+            dataset = dataset_label(None, max_instances, seed, benchmark=benchmark)
+        records = generate_outputs(
+            records,
+            model=completer,
+            engine=engine,
+            max_instances=max_instances,
+            seed=seed,
+            benchmark=benchmark,
+        )
+        assert records is not None
+        model_name = records[0].model if records else completer.name
+        outputs_path = folder / f"outputs_{slug(model_name or completer.name)}.json"
+        if not overwrite:
+            _guard_outputs(outputs_path, model_name or "")
+        write_records(records, outputs_path)
+        n_failed = sum(r.output is None for r in records)
+        echo(f"generate_outputs: {len(records)} records, {n_failed} failed; wrote {outputs_path}")
+        source = outputs_path
+    else:
+        assert input_path is not None and records is not None
+        source = input_path
+        if max_instances is not None:
+            records = records[:max_instances]
+        records = name_unnamed(records, input_path)
+    settings = RunSettings(
+        max_instances=max_instances,
+        seed=seed if completer is not None else None,
+        max_cost_usd=engine.settings.max_cost_usd,
+        max_concurrency=engine.settings.max_concurrency,
+        use_cache=engine.settings.use_cache,
+    )
+    evaluations, runs = run_evaluation(
+        records,
+        evaluator=evaluator,
+        engine=engine,
+        source=str(source),
+        input_path=str(source),
+        dataset=dataset,
+        settings=settings,
+    )
+    models = frozenset(r.model or "unknown model" for r in evaluations)
+    name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
+    complete = all(run.complete for run in runs)
+    files = choose_output_files(
+        folder,
+        name=name,
+        models=models,
+        judge=as_plan(evaluator).name,
+        complete=complete,
+        overwrite=overwrite,
+    )
+    if input_path is not None and input_path.resolve() in {p.resolve() for p in files.all}:
+        raise InputError(
+            f"the one-step command would overwrite its input with {input_path.name}; rename the input "
+            "or pass --output_dir",
+            path=str(input_path),
+        )
+    write_records(evaluations, files.evaluations)
+    write_runs(files.evaluations, runs)
+    echo(f"wrote {files.evaluations}")
+    summaries, summarizer_name = summarize_evaluations(
+        evaluations, summarizer=summarizer, summarize=summarize, engine=engine, context_tokens=context_tokens
+    )
+    board_path = folder / LEADERBOARD_FILE if leaderboard_path == "default" else leaderboard_path
+    report = report_evaluations(
+        evaluations,
+        runs=runs,
+        summaries=summaries,
+        summarizer=summarizer_name,
+        dataset=dataset,
+        leaderboard_path=None if board_path is None else Path(board_path),
+        source=str(files.evaluations),
+        audit=audit,
+        meta_evaluation=meta_evaluation,
+    )
+    report.write(files.report)
+    write_html(report, evaluations, files.html, source=str(files.evaluations))
+    failed = sum(
+        bool(r.judge_issues and r.judge_issues.error and r.output_error is None) for r in evaluations
+    )
+    return OneStepResult(report, evaluations, files, outputs_path, failed)
+
+
+def _guard_outputs(path: Path, model: str) -> None:
+    """An outputs file of another model is not replaced by generation (its answers may not be cached)."""
+    if not path.is_file():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return
+    models = {str(r.get("model")) for r in data if isinstance(r, dict)} if isinstance(data, list) else set()
+    if models and models != {model}:
+        raise InputError(
+            f"{path.name} holds outputs of {', '.join(sorted(models))}, not {model}; pass --overwrite "
+            "to replace it",
+            path=str(path),
+        )

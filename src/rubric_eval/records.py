@@ -216,6 +216,21 @@ class Provenance(BaseModel):
     date: str | None = None
 
 
+class JudgeIssues(BaseModel):
+    """What was wrong with a judge's answer; written to each record as ``judge_issues``."""
+
+    missing_criteria: list[str] = Field(default_factory=list)
+    invented_criteria: list[str] = Field(default_factory=list)
+    unknown_levels: dict[str, str] = Field(
+        default_factory=dict, description="criterion -> the level the judge gave, which the rubric lacks"
+    )
+    error: str | None = Field(default=None, description="Why the call failed, when it did.")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.missing_criteria or self.invented_criteria or self.unknown_levels or self.error)
+
+
 class Record(BaseModel):
     """One instruction and everything the pipeline added to it.
 
@@ -240,7 +255,54 @@ class Record(BaseModel):
     level_per_criteria: dict[str, str | None] | None = None
     score: float | None = None
     fraction_scored: float | None = None
+    fraction_criteria_scored: float | None = None
     evaluator: str | None = None
+    judge_issues: JudgeIssues | None = None
+    # Added by `generate_outputs` (or the user): which dataset the instructions come from.
+    dataset_name: str | None = None
+    # The per-call bookkeeping each LLM step writes, under the step's field name as prefix (the original's
+    # names, e.g. ``evaluation_price_per_example``): declared field by field so that readers use typed
+    # attributes, not string keys. ``*_price_per_example`` is what the answer cost when it was made (None:
+    # unknown price); ``*_time_per_example`` is the call's latency.
+    brainstormer: str | None = None
+    brainstormed_rubric_error: str | None = None
+    brainstormed_rubric_price_per_example: float | None = None
+    brainstormed_rubric_cost_known: bool | None = None
+    brainstormed_rubric_time_per_example: float | None = None
+    brainstormed_rubric_date: str | None = None
+    brainstormed_rubric_version: str | None = None
+    brainstormed_rubric_input_tokens: int | None = None
+    brainstormed_rubric_output_tokens: int | None = None
+    brainstormed_rubric_cached: bool | None = None
+    rubric_generator: str | None = None
+    rubric_error: str | None = None
+    rubric_price_per_example: float | None = None
+    rubric_cost_known: bool | None = None
+    rubric_time_per_example: float | None = None
+    rubric_date: str | None = None
+    rubric_version: str | None = None
+    rubric_input_tokens: int | None = None
+    rubric_output_tokens: int | None = None
+    rubric_cached: bool | None = None
+    generator: str | None = Field(default=None, description="The config that generated `output`.")
+    output_error: str | None = Field(default=None, description="Why generating the output failed.")
+    output_price_per_example: float | None = None
+    output_cost_known: bool | None = None
+    output_time_per_example: float | None = None
+    output_date: str | None = None
+    output_version: str | None = None
+    output_input_tokens: int | None = None
+    output_output_tokens: int | None = None
+    output_cached: bool | None = None
+    evaluation_price_per_example: float | None = None
+    evaluation_cost_known: bool | None = None
+    evaluation_time_per_example: float | None = None
+    evaluation_date: str | None = None
+    evaluation_version: str | None = None
+    evaluation_input_tokens: int | None = None
+    evaluation_output_tokens: int | None = None
+    evaluation_cached: bool | None = None
+    evaluation_run_id: str | None = Field(default=None, description="The run that made these grades.")
 
     @model_validator(mode="before")
     @classmethod

@@ -121,7 +121,9 @@ def test_instructions_and_rubrics_are_stored_once_and_levels_map_to_the_rubric()
     assert len(data.instructions) == 5 and len(data.rubrics) == 5
     assert len(data.answers.model) == 20 and [len(t) for t in texts] == [5, 5, 5, 5]
     assert data.model_start == [0, 5, 10, 15]
-    for a, record in enumerate(records):  # the helper writes records grouped by model, in model order
+    # Answers are grouped by model in the report's order (best first).
+    ordered = [r for m in report.models for r in records if r.model == m.model]
+    for a, record in enumerate(ordered):
         rubric = data.rubrics[data.instructions[data.answers.instruction[a]].rubric]
         assert rubric.criteria == record.rubric.names if record.rubric else []
         for code, grade in zip(data.answers.levels[a], record.grades or [], strict=True):

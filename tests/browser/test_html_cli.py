@@ -92,8 +92,9 @@ def test_one_step_command_writes_the_html_beside_the_markdown(
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    page = (tmp_path / "evaluation_report_m.html").read_text(encoding="utf-8")
-    twin = json.loads((tmp_path / "evaluation_report_m.json").read_text(encoding="utf-8"))
+    (model,) = {r["model"] for r in records}  # default names carry the model
+    page = (tmp_path / f"evaluation_report_{model}.html").read_text(encoding="utf-8")
+    twin = json.loads((tmp_path / f"evaluation_report_{model}.json").read_text(encoding="utf-8"))
     data = _embedded(page)
     # The report as in its twin, less per-answer texts (carried once, in the page's own columns).
     models = [{k: v for k, v in m.items() if k != "answers"} for m in twin["models"]]

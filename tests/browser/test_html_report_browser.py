@@ -241,9 +241,10 @@ def test_real_data_one_step_report_opens_clean(
     ]
     result = CliRunner().invoke(cli, [*args, f"--cache_dir={tmp_path / 'cache'}"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    saved = json.loads((tmp_path / "evaluation_report_mixtral.json").read_text(encoding="utf-8"))
-    evaluations = json.loads((tmp_path / "evaluations_mixtral.json").read_text(encoding="utf-8"))
-    page = watch.open(tmp_path / "evaluation_report_mixtral.html")
+    name = "Mixtral-8x22B-Instruct-v0.1"  # default names carry the records' model
+    saved = json.loads((tmp_path / f"evaluation_report_{name}.json").read_text(encoding="utf-8"))
+    evaluations = json.loads((tmp_path / f"evaluations_{name}.json").read_text(encoding="utf-8"))
+    page = watch.open(tmp_path / f"evaluation_report_{name}.html")
     (row,) = saved["leaderboard"]
     cells = page.locator("#leaderboard tbody tr td").all_inner_texts()
     assert cells[1:5] == [

@@ -42,7 +42,7 @@ def test_outputs_are_added_with_model_generator_and_bookkeeping(engine_settings:
     assert out[1]["extra"] == "kept"
     assert out[0]["rubric"] == rubric
     for o in out:
-        assert o["model"] == MODEL and o["generator"] == MODEL
+        assert o["model"] == "model-under-test" and o["generator"] == MODEL  # canonical name
         for suffix in ("price_per_example", "time_per_example", "date", "version"):
             assert f"output_{suffix}" in o
     # The model sees the instruction alone: no system prompt, no rubric, no expert notes, no delimiters.
@@ -69,8 +69,8 @@ def test_failed_generation_gets_output_error_and_no_output(engine_settings: Engi
     )
     failed, ok = out
     assert failed.output is None
-    assert "context too long" in failed.model_extra["output_error"]
-    assert failed.model == MODEL
+    assert "context too long" in (failed.output_error or "")
+    assert failed.model == "model-under-test"
     assert failed.score is None and failed.score_per_criteria is None  # no stale grades next to a new answer
     assert "output" not in failed.dump() and "score" not in failed.dump()
     assert ok.output == "Answer to: fine"
@@ -112,7 +112,7 @@ def test_without_records_the_builtin_benchmark_is_answered(engine_settings: Engi
 def test_builtin_outputs_name_their_dataset_and_sample(engine_settings: EngineSettings) -> None:
     provider = ScriptedProvider(answer)
     out = generate_outputs(model=MODEL, engine=scripted_engine(provider, engine_settings), max_instances=3)
-    names = {(r.model_extra or {}).get("dataset_name") for r in out}
+    names = {r.dataset_name for r in out}
     assert names == {"rubric_eval built-in benchmark (sample of 3, seed 0)"}
 
 

@@ -93,7 +93,7 @@ def test_generate_outputs_then_evaluate_on_a_v2_sample(
     assert len(evaluated) == 10 and [r.id for r in evaluated] == [
         i for i in v2_ids if i in {r.id for r in evaluated}
     ]
-    labels = {(r.model_extra or {}).get("dataset_name") for r in evaluated}
+    labels = {r.dataset_name for r in evaluated}
     assert labels == {"rubric_eval built-in benchmark rubriceval_builtin_v2 (sample of 10, seed 3)"}
 
 
@@ -102,7 +102,7 @@ def test_generate_outputs_then_evaluate_on_all_of_v2(
 ) -> None:
     evaluated = _generate_then_evaluate(tmp_path, openai_env)
     assert [r.id for r in evaluated] == [r.id for r in load_benchmark("rubriceval_builtin_v2")]
-    labels = {(r.model_extra or {}).get("dataset_name") for r in evaluated}
+    labels = {r.dataset_name for r in evaluated}
     assert labels == {"rubric_eval built-in benchmark rubriceval_builtin_v2"}
 
 
@@ -127,10 +127,10 @@ def test_one_step_run_on_v2(tmp_path: Path, openai_env: OpenAICompatibleServer) 
     ]
     result = CliRunner().invoke(main_cli, args)
     assert result.exit_code == 0, result.output
-    evaluated = read_records(tmp_path / "runs" / "evaluations_openai-model-under-test.json")
+    evaluated = read_records(tmp_path / "runs" / "evaluations_model-under-test.json")
     v2_ids = {r.id for r in load_benchmark("rubriceval_builtin_v2")}
     assert len(evaluated) == 3 and {r.id for r in evaluated} <= v2_ids
-    report = (tmp_path / "runs" / "evaluation_report_openai-model-under-test.md").read_text(encoding="utf-8")
+    report = (tmp_path / "runs" / "evaluation_report_model-under-test.md").read_text(encoding="utf-8")
     assert "rubric_eval built-in benchmark rubriceval_builtin_v2 (sample of 3, seed 0)" in report
 
 

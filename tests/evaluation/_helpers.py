@@ -7,6 +7,7 @@ from typing import Any
 
 from rubric_eval.engine import Engine, EngineSettings
 from rubric_eval.engine.providers.scripted import ScriptedProvider
+from rubric_eval.runs import RunRecord
 
 LEVELS = ["excellent", "good", "fair", "poor"]
 
@@ -45,3 +46,44 @@ def grading(**levels: str) -> str:
 def scripted_engine(settings: EngineSettings, replies: Any) -> tuple[Engine, ScriptedProvider]:
     provider = ScriptedProvider(replies)
     return Engine(settings, providers={"openai": provider}), provider
+
+
+def run_record(
+    model: str,
+    scores: dict[str, float],
+    *,
+    status: str = "complete",
+    judge: str = "judge",
+    dataset: str = "fp-bench",
+    n_unscored: int = 0,
+    run_id: str = "r1",
+) -> RunRecord:
+    mean = sum(scores.values()) / len(scores) if scores else None
+    n = len(scores)
+    return RunRecord.model_validate(
+        {
+            "run_id": run_id,
+            "rubric_eval_version": "rubric_eval==test",
+            "status": status,
+            "counts": {"n_instructions": n + n_unscored, "n_scored": n, "n_unscored": n_unscored},
+            "model": model,
+            "judge": {"name": judge, "provider": "openai", "model": judge, "template": "evaluate/v1@x"},
+            "dataset": {"name": "bench", "fingerprint": dataset, "n_instructions": n + n_unscored},
+            "timing": {"started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:01:00+00:00"},
+            "results": {
+                "score": {
+                    "mean": mean,
+                    "sem": 0.1,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "n": n,
+                    "n_unscored": n_unscored,
+                    "weighted": False,
+                    "n_resamples": 100,
+                    "seed": 0,
+                },
+                "categories": [{"category": "Math", "mean": mean, "sem": None, "n": n, "n_unscored": 0}],
+                "instruction_scores": scores,
+            },
+        }
+    )

@@ -51,7 +51,7 @@ def test_one_step_command_grades_the_shared_outputs_and_uses_the_cache(
     asked = sorted(sorted(b["response_format"]["json_schema"]["schema"]["required"]) for b in judged)
     assert asked == expected
 
-    evaluations = json.loads((tmp_path / "evaluations.json").read_text())
+    evaluations = json.loads((tmp_path / "evaluations_Mixtral-8x22B-Instruct-v0.1.json").read_text())
     assert len(evaluations) == 80
     n_criteria = sum(len(r["rubric"]) for r in raw)
     graded = [g for r in evaluations for g in r["grades"]]
@@ -60,11 +60,11 @@ def test_one_step_command_grades_the_shared_outputs_and_uses_the_cache(
     assert all(r["score"] is not None and r["fraction_scored"] == 1.0 for r in evaluations)
     assert [r["id"] for r in evaluations] == [r["id"] for r in raw]  # order and user fields kept
 
-    markdown = (tmp_path / "evaluation_report.md").read_text()
+    markdown = (tmp_path / "evaluation_report_Mixtral-8x22B-Instruct-v0.1.md").read_text()
     assert markdown.startswith("# Evaluation report for Mixtral-8x22B-Instruct-v0.1 on rubriceval_sampled/")
     for heading in ("## Overview", "## Details", "## Quantitative evaluation", "## Qualitative evaluation"):
         assert heading in markdown
-    report = json.loads((tmp_path / "evaluation_report.json").read_text())
+    report = json.loads((tmp_path / "evaluation_report_Mixtral-8x22B-Instruct-v0.1.json").read_text())
     (model,) = report["models"]
     assert model["score"]["n"] == 80 and model["score"]["n_unscored"] == 0
     assert model["grading"]["n_criteria"] == 389 and model["grading"]["n_scored"] == 389
@@ -75,8 +75,9 @@ def test_one_step_command_grades_the_shared_outputs_and_uses_the_cache(
     assert f"**Score**: {mean:.2f} ± " in markdown
 
     board = json.loads((tmp_path / "leaderboard.json").read_text())
-    assert [row["model"] for row in board["rows"]] == ["Mixtral-8x22B-Instruct-v0.1"]
-    assert len(board["rows"][0]["instruction_scores"]) == 80
+    assert [run["model"] for run in board["runs"]] == ["Mixtral-8x22B-Instruct-v0.1"]
+    assert board["runs"][0]["status"] == "complete"
+    assert len(board["runs"][0]["results"]["instruction_scores"]) == 80
     assert "Leaderboard" in first.output and "Mixtral-8x22B-Instruct-v0.1" in first.output
 
     n_requests = openai_env.request_count
@@ -84,9 +85,9 @@ def test_one_step_command_grades_the_shared_outputs_and_uses_the_cache(
     assert second.exit_code == 0, second.output
     assert openai_env.request_count == n_requests  # every judge and summary call came from the cache
     assert "80 from cache" in second.output
-    again = json.loads((tmp_path / "evaluations.json").read_text())
+    again = json.loads((tmp_path / "evaluations_Mixtral-8x22B-Instruct-v0.1.json").read_text())
     assert [r["score"] for r in again] == [r["score"] for r in evaluations]
-    assert len(json.loads((tmp_path / "leaderboard.json").read_text())["rows"]) == 1  # row replaced
+    assert len(json.loads((tmp_path / "leaderboard.json").read_text())["runs"]) == 1  # run replaced
 
 
 @pytest.mark.integration
@@ -107,10 +108,10 @@ def test_seed_readme_flags_summarize_false_and_flag_equals_value(
     )
     assert result.exit_code == 0, result.output
     assert openai_env.request_count == 6  # judge calls only: no summariser call
-    markdown = (tmp_path / "evaluation_report.md").read_text()
+    markdown = (tmp_path / "evaluation_report_model-a.md").read_text()
     assert "summary skipped (summarize=False)" in markdown
     assert "| Coding |" in markdown and "| Math |" in markdown
-    report = json.loads((tmp_path / "evaluation_report.json").read_text())
+    report = json.loads((tmp_path / "evaluation_report_model-a.json").read_text())
     assert report["models"][0]["summary"]["status"] == "skipped"
     assert report["summarizer"] is None
 
@@ -169,11 +170,11 @@ def test_several_models_in_one_file_are_ranked_together(
         ]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "evaluation_report.json").read_text())
+    report = json.loads((tmp_path / "evaluation_report_outputs.json").read_text())
     assert sorted(m["model"] for m in report["models"]) == ["model-a", "model-b"]
     assert [row["rank"] for row in report["leaderboard"]] == [1, 2]
     assert report["leaderboard"][0]["n_paired_with_next"] == 5
-    markdown = (tmp_path / "evaluation_report.md").read_text()
+    markdown = (tmp_path / "evaluation_report_outputs.md").read_text()
     assert markdown.startswith("# Evaluation report for 2 models on")
     assert "## Model: model-a" in markdown and "## Model: model-b" in markdown
     assert "### Overview" in markdown
@@ -202,11 +203,11 @@ def test_run_with_model_configs_generates_outputs_first(
         ]
     )
     assert result.exit_code == 0, result.output
-    generated = json.loads((out_dir / "outputs_openai-candidate.json").read_text())
-    assert all(r["output"] and r["model"] == "openai/candidate" for r in generated)
-    evaluations = json.loads((out_dir / "evaluations_openai-candidate.json").read_text())
+    generated = json.loads((out_dir / "outputs_candidate.json").read_text())
+    assert all(r["output"] and r["model"] == "candidate" for r in generated)
+    evaluations = json.loads((out_dir / "evaluations_candidate.json").read_text())
     assert all(r["score"] is not None for r in evaluations)
-    assert (out_dir / "evaluation_report_openai-candidate.md").is_file()
+    assert (out_dir / "evaluation_report_candidate.md").is_file()
     assert json.loads(path.read_text()) == instructions  # the input is untouched
 
 
@@ -242,14 +243,14 @@ def test_judge_replies_missing_a_criterion_over_http_are_unscored_and_reported(
     assert "top reasons for 2 unscored criteria:" in result.output
     assert "2 x the judge did not grade this criterion" in result.output
     assert len(judge_requests(server)) == 2 * 3  # each asked once and re-asked twice
-    evaluations = json.loads((tmp_path / "evaluations.json").read_text())
+    evaluations = json.loads((tmp_path / "evaluations_model-a.json").read_text())
     for rec in evaluations:
         assert rec["score_per_criteria"] == {"Accuracy": 7.0, "Clarity": None}
         assert rec["judge_issues"]["invented_criteria"] == ["Invented"]
-    report = json.loads((tmp_path / "evaluation_report.json").read_text())
+    report = json.loads((tmp_path / "evaluation_report_model-a.json").read_text())
     grading = report["models"][0]["grading"]
     assert (grading["n_scored"], grading["n_unscored"], grading["n_invented_criteria"]) == (2, 2, 2)
-    markdown = (tmp_path / "evaluation_report.md").read_text()
+    markdown = (tmp_path / "evaluation_report_model-a.md").read_text()
     assert "2 invented criteria" in markdown
     assert "the judge did not grade this criterion" in markdown
 
@@ -309,6 +310,6 @@ def test_model_configs_without_input_uses_the_builtin_benchmark(
         ]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads((out_dir / "evaluation_report_openai-candidate.json").read_text())
+    report = json.loads((out_dir / "evaluation_report_candidate.json").read_text())
     assert report["dataset"] == "rubric_eval built-in benchmark (sample of 2, seed 0)"
     assert report["models"][0]["score"]["n"] == 2

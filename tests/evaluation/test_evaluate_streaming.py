@@ -58,7 +58,9 @@ def test_answers_arriving_out_of_order_are_written_in_input_order(
     assert all(r["score"] is not None and r["evaluator"] == "openai/gpt-4o-mini" for r in written)
     spent = float(re.search(r"spent \$([0-9.]+)", first.output).group(1))  # type: ignore[union-attr]  # summary line
     assert spent > 0 and "0 from cache" in first.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cache", inp.name, out.name])
+    # No temp files left; the run record is written beside the evaluations.
+    expected = ["cache", inp.name, out.name, f"{out.stem}.runs.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
 
     rerun = _evaluate(inp, tmp_path / f"again{suffix}", tmp_path / "cache")
     assert rerun.exit_code == 0, rerun.output

@@ -10,6 +10,8 @@ import pytest
 
 from rubric_eval import InputError, Record, evaluate_and_generate_report, generate_report
 from rubric_eval.engine import EngineSettings, ProviderError
+from rubric_eval.pipeline import report_evaluations, summarize_evaluations
+from rubric_eval.records import Record as RecordModel
 from rubric_eval.reporting.report import report_from_json
 
 from ._helpers import grading, record, scripted_engine
@@ -49,7 +51,7 @@ def sample() -> list[dict[str, Any]]:
 
 
 def test_scores_sem_and_categories_by_hand() -> None:
-    report = generate_report(sample(), summarize=False, n_resamples=500)
+    report = generate_report(sample(), n_resamples=500)
     (model,) = report.models
     assert model.n_instructions == 5
     assert model.score.mean == pytest.approx((8.2 + 2.2 + 7.0 + 4.0) / 4)  # 5.35
@@ -77,7 +79,7 @@ def test_scores_sem_and_categories_by_hand() -> None:
 
 
 def test_markdown_follows_the_seed_layout_and_shows_n_sem_and_unscored() -> None:
-    markdown = generate_report(sample(), summarize=False, n_resamples=500).markdown
+    markdown = generate_report(sample(), n_resamples=500).markdown
     assert markdown.startswith("# Evaluation report for model-a on unnamed dataset (5 instructions, ")
     sections = ["## Overview", "## Details", "## Quantitative evaluation", "## Qualitative evaluation"]
     assert [markdown.index(s) for s in sections] == sorted(markdown.index(s) for s in sections)
@@ -89,25 +91,36 @@ def test_markdown_follows_the_seed_layout_and_shows_n_sem_and_unscored() -> None
     assert "| Math | 5.20 | 3.00 | 2 | 0 |" in markdown
     assert "| judge call failed: HTTP 500 | 3 |" in markdown
     assert "**Num. instructions**: 5" in markdown
-    assert "_No feedback summary: summary skipped (summarize=False)._" in markdown
+    assert "_No feedback summary: summary skipped (no summariser run)._" in markdown
+
+
+def test_a_report_of_a_run_that_is_not_complete_says_so_at_the_top() -> None:
+    report = generate_report(sample(), n_resamples=100)
+    (model,) = report.models
+    assert model.run.status == "partial" and model.status == "partial: 4 of 5 scored"
+    head = report.markdown.split("## Overview")[0]
+    assert "**model-a: partial: 4 of 5 scored**" in head
+    assert [r.flagged for r in report.leaderboard] == [True]
 
 
 def test_summarizer_none_skips_the_summary_and_says_so() -> None:
-    report = generate_report(sample(), summarizer="None")
+    records = [RecordModel.model_validate(r) for r in sample()]
+    summaries, name = summarize_evaluations(records, summarizer="None")
+    report = generate_report(records, summaries=summaries, summarizer=name)
     assert report.summarizer is None
     assert report.models[0].summary.status == "skipped"
     assert "summary skipped (summarizer 'None')" in report.markdown
 
 
 def test_same_input_same_report_numbers() -> None:
-    first = generate_report(sample(), summarize=False, n_resamples=300).models[0].score
-    second = generate_report(sample(), summarize=False, n_resamples=300).models[0].score
+    first = generate_report(sample(), n_resamples=300).models[0].score
+    second = generate_report(sample(), n_resamples=300).models[0].score
     assert first == second
 
 
 def test_model_text_cannot_break_tables_or_inject_html() -> None:
     records = [graded(0, "A|B\nC <script>", "good", "good", model="evil|model\n# heading")]
-    markdown = generate_report(records, summarize=False).markdown
+    markdown = generate_report(records).markdown
     assert "| A\\|B<br>C &lt;script&gt; | 7.00 |" in markdown
     assert "<script>" not in markdown
     assert "\n# heading" not in markdown
@@ -117,7 +130,7 @@ def test_model_text_cannot_break_tables_or_inject_html() -> None:
 
 
 def test_json_twin_has_every_number_and_never_overwrites_the_markdown(tmp_path: Path) -> None:
-    report = generate_report(sample(), summarize=False, n_resamples=300)
+    report = generate_report(sample(), n_resamples=300)
     md, js = report.write(tmp_path / "evaluation_report.md")
     assert (md.name, js.name) == ("evaluation_report.md", "evaluation_report.json")
     assert md.read_text().startswith("# Evaluation report")
@@ -133,7 +146,7 @@ def test_unequal_instruction_weights_are_used_and_noted() -> None:
         graded(0, "Math", "poor", "poor", weight=1),
         graded(1, "Math", "excellent", "excellent", weight=3),
     ]
-    report = generate_report(records, summarize=False, n_resamples=200)
+    report = generate_report(records, n_resamples=200)
     assert report.models[0].score.mean == pytest.approx((1 * 1 + 3 * 10) / 4)
     assert report.models[0].score.weighted
     assert any("weight" in note for note in report.notes)
@@ -144,45 +157,48 @@ def test_equal_instruction_weights_give_the_plain_mean() -> None:
         graded(0, "Math", "poor", "poor", weight=2),
         graded(1, "Math", "excellent", "excellent", weight=2),
     ]
-    assert generate_report(records, summarize=False).models[0].score.mean == pytest.approx(5.5)
+    assert generate_report(records).models[0].score.mean == pytest.approx(5.5)
 
 
 def test_bad_instruction_weight_names_the_record() -> None:
     records = [graded(0, "Math", "good", "good"), graded(9, "Math", "good", "good", weight="heavy")]
     with pytest.raises(InputError, match=r"record 1 \(id=9\), field 'weight'"):
-        generate_report(records, summarize=False)
+        generate_report(records)
 
 
 def test_seed_format_evaluations_with_only_score_per_criteria() -> None:
     seed = record(0, score_per_criteria={"Accuracy": 7.0, "Clarity": 10.0})
-    assert generate_report([seed], summarize=False).models[0].score.mean == pytest.approx(8.2)
+    assert generate_report([seed]).models[0].score.mean == pytest.approx(8.2)
 
 
 def test_leaderboard_file_ranks_models_and_replaces_rows(tmp_path: Path) -> None:
     board = tmp_path / "leaderboard.json"
     strong = [graded(i, "Math", "excellent", "good", dataset_name="bench") for i in range(14)]
     weak = [graded(i, "Math", "fair", "poor", dataset_name="bench", model="model-b") for i in range(14)]
-    generate_report(strong, summarize=False, leaderboard_path=board, n_resamples=200)
-    report = generate_report(weak, summarize=False, leaderboard_path=board, n_resamples=200)
+    as_records = [RecordModel.model_validate(r) for r in strong]
+    report_evaluations(as_records, leaderboard_path=board)
+    report = report_evaluations([RecordModel.model_validate(r) for r in weak], leaderboard_path=board)
     assert [(r.rank, r.model) for r in report.leaderboard] == [(1, "model-a"), (2, "model-b")]
     top = report.leaderboard[0]
     assert top.above_next is True and top.n_paired_with_next == 14
     assert "yes (p=" in report.markdown and "n paired=14" in report.markdown
     # Re-evaluating model-a (now worse) replaces its row.
     worse = [graded(i, "Math", "poor", "poor", dataset_name="bench") for i in range(14)]
-    report = generate_report(worse, summarize=False, leaderboard_path=board, n_resamples=200)
+    report = report_evaluations([RecordModel.model_validate(r) for r in worse], leaderboard_path=board)
     assert [r.model for r in report.leaderboard] == ["model-b", "model-a"]
-    assert len(json.loads(board.read_text())["rows"]) == 2
+    assert len(json.loads(board.read_text())["runs"]) == 2
 
 
 def test_records_as_models_are_accepted() -> None:
-    report = generate_report([Record.model_validate(r) for r in sample()], summarize=False)
+    report = generate_report([Record.model_validate(r) for r in sample()])
     assert report.models[0].score.n == 4
 
 
 def test_failed_summary_is_reported_not_invented(engine_settings: EngineSettings) -> None:
     engine, _ = scripted_engine(engine_settings, lambda request: ProviderError("summariser down", status=400))
-    report = generate_report(sample(), summarizer="openai/summ", engine=engine)
+    records = [RecordModel.model_validate(r) for r in sample()]
+    summaries, name = summarize_evaluations(records, summarizer="openai/summ", engine=engine)
+    report = generate_report(records, summaries=summaries, summarizer=name)
     summary = report.models[0].summary
     assert summary.status == "failed"
     assert summary.overall is None and summary.per_category == {}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,6 +16,9 @@ from rubric_eval.cli._options import (
     input_path,
     output_path,
 )
+
+if TYPE_CHECKING:
+    pass
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -144,6 +148,12 @@ def report_failures(incomplete: int) -> None:
     help="Accepted for compatibility with the original README; evaluate never summarises "
     "(summaries are made by generate_report).",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Replace an evaluations file written for another model or judge.",
+)
 @engine_options
 def evaluate(
     input_path: Path,
@@ -151,20 +161,47 @@ def evaluate(
     evaluator_configs: str | None,
     max_instances: int | None,
     summarize: bool | None,
+    overwrite: bool,
     **kwargs: Any,
 ) -> None:
-    """Grade each output criterion by criterion; add grades, feedback and scores to each record."""
+    """Grade each output criterion by criterion; add grades, feedback and scores to each record.
+
+    Also writes the run record (status, judge, dataset fingerprint, timing, totals) beside the output as
+    <name>.runs.json; generate_report reads it.
+    """
     import gc
 
     from rubric_eval._input_checks import InputChecks
     from rubric_eval._io import check_writable, read_records, write_records
     from rubric_eval.engine import Engine
+    from rubric_eval.pipeline import (
+        guard_file,
+        input_models,
+        model_from_path,
+        name_unnamed,
+        plan_identity,
+        run_evaluation,
+        write_runs,
+    )
+    from rubric_eval.runs import RunSettings, RunTally, new_run_id, utc_now
     from rubric_eval.steps.evaluate_file import evaluate_file
-    from rubric_eval.steps.panel import evaluate_with_plan
 
     plan = judging_plan_from(evaluator_configs, kwargs)
     engine = Engine(engine_settings_from(kwargs))
     check_writable(output_path)
+    unknown_model = model_from_path(input_path)
+    guard_file(
+        output_path,
+        models=input_models(input_path, unknown_model),
+        judges=frozenset({plan.name}),
+        overwrite=overwrite,
+    )
+    settings = RunSettings(
+        max_instances=max_instances,
+        max_cost_usd=engine.settings.max_cost_usd,
+        max_concurrency=engine.settings.max_concurrency,
+        use_cache=engine.settings.use_cache,
+    )
     # What is loaded now (modules, configs, templates) lives to the end: keep the collector off it,
     # and collect less often (records come and go in batches; few cycles): halves the collector's
     # share of the CPU per judge call (benchmarks/evaluate_command.py).
@@ -172,8 +209,11 @@ def evaluate(
     gc.set_threshold(20_000, 50, 50)
     if len(plan.evaluators) == 1 and plan.escalate_to is None:
         # One judge: records stream from the input to the output in bounded memory; the input
-        # checks run as records are read and their warnings come before the summary.
+        # checks run as records are read and their warnings come before the summary; the run
+        # record is tallied as records are graded.
         checks = InputChecks(str(input_path))
+        run_tally = RunTally(run_id=new_run_id(), unknown_model=unknown_model)
+        started_at, t0 = utc_now(), time.monotonic()
         tally = evaluate_file(
             input_path,
             output_path,
@@ -183,6 +223,16 @@ def evaluate(
             aggregate=plan.aggregate,
             max_instances=max_instances,
             on_record=checks.add,
+            finish=run_tally.add,
+        )
+        runs = run_tally.runs(
+            judge=plan_identity(plan),
+            dataset_name=None,
+            input_path=str(input_path),
+            settings=settings,
+            started_at=started_at,
+            finished_at=utc_now(),
+            wall_time_s=time.monotonic() - t0,
         )
         for warning in checks.warnings():
             click.secho(f"warning: {warning}", fg="yellow", err=True)
@@ -193,14 +243,26 @@ def evaluate(
         warn_about_input(records, str(input_path))
         if max_instances is not None:
             records = records[:max_instances]
-        out = evaluate_with_plan(records, plan, engine=engine, source=str(input_path))
+        records = name_unnamed(records, input_path)
+        out, runs = run_evaluation(
+            records,
+            evaluator=plan,
+            engine=engine,
+            source=str(input_path),
+            input_path=str(input_path),
+            settings=settings,
+        )
         write_records(out, output_path)
         lines, failed = evaluation_lines(out)
         n = len(out)
+    runs_file = write_runs(output_path, runs)
     for line in lines:
         click.echo(line)
     echo_engine_totals(engine)
-    click.echo(f"wrote {n} evaluations to {output_path}")
+    for run in runs:
+        if not run.complete:
+            click.secho(f"{run.model}: {run.status_text} (run {run.run_id})", fg="yellow")
+    click.echo(f"wrote {n} evaluations to {output_path} (run record: {runs_file.name})")
     report_failures(failed)
     if failed:
         raise SystemExit(1)

@@ -66,25 +66,16 @@ def report_options(func: F) -> F:
     return func
 
 
-def resolve_leaderboard_path(value: str | None, report_path: Path) -> Path | None:
+def report_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the report flags from a command's kwargs as `pipeline.run_one_step` keyword arguments."""
     from rubric_eval._config import is_none
-    from rubric_eval.reporting import LEADERBOARD_FILE
 
-    if value is None:
-        return report_path.parent / LEADERBOARD_FILE
-    return None if is_none(value) else Path(value)
-
-
-def report_kwargs(kwargs: dict[str, Any], report_path: Path) -> dict[str, Any]:
-    """Pop the report flags from a command's kwargs as `generate_report` keyword arguments."""
-    from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS
-
-    context = kwargs.pop("summary_context_tokens")
+    board = kwargs.pop("leaderboard_path")
     return {
         "summarizer": kwargs.pop("summarizer_configs"),
         "summarize": kwargs.pop("summarize"),
-        "context_tokens": DEFAULT_CONTEXT_TOKENS if context is None else context,
-        "leaderboard_path": resolve_leaderboard_path(kwargs.pop("leaderboard_path"), report_path),
+        "context_tokens": kwargs.pop("summary_context_tokens"),
+        "leaderboard_path": "default" if board is None else (None if is_none(board) else Path(board)),
         "dataset": kwargs.pop("dataset_name"),
         **trust_sections(kwargs.pop("audit_path"), kwargs.pop("meta_evaluation_path")),
     }
@@ -114,6 +105,10 @@ def print_report(report: Any, md_path: Path | None, json_path: Path, html_path: 
             f"{model.model}: score {fmt_number(s.mean)} ± {fmt_number(s.sem)} (SEM), 95% CI {ci}, "
             f"n = {s.n}, unscored = {s.n_unscored}"
         )
+        if not model.complete:
+            click.secho(
+                f"  {model.status} (run {model.run.run_id}): not ranked on the leaderboard", fg="yellow"
+            )
         if model.summary.status != "ok":
             click.echo(f"  summary: {model.summary.status}: {model.summary.reason}")
     click.echo("wrote " + ", ".join(str(p) for p in (md_path, json_path, html_path) if p is not None))
@@ -161,22 +156,72 @@ def report_paths(output_path: Path | None, input_path: Path, formats: tuple[str,
     help="Report format, repeatable: markdown (default), html (one self-contained page that works offline: "
     "leaderboard, per-category plots, every answer with its rubric and feedback), json (only the JSON twin).",
 )
+@click.option(
+    "--baseline",
+    default=None,
+    help="Also test every model against this one (paired, Holm-corrected).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Replace a report written for other models or judges.",
+)
 @report_options
 @engine_options
 def generate_report(
-    input_path: Path, output_path: Path | None, formats: tuple[str, ...], **kwargs: Any
+    input_path: Path,
+    output_path: Path | None,
+    formats: tuple[str, ...],
+    baseline: str | None,
+    overwrite: bool,
+    **kwargs: Any,
 ) -> None:
-    """Write the evaluation report: score ± SEM, CI, per-category scores, leaderboard, Pro/Con."""
+    """Write the evaluation report: score ± SEM, CI, per-category scores, leaderboard, Pro/Con.
+
+    Summarises the judge's feedback first (its own step; --summarize False skips it), then computes the
+    report, adds its runs to the leaderboard file and writes the chosen formats and the JSON twin.
+    """
     from rubric_eval._io import atomic_write_text, read_records
     from rubric_eval.engine import Engine
-    from rubric_eval.reporting import generate_report as build_report
-    from rubric_eval.reporting import write_html
+    from rubric_eval.pipeline import guard_file, read_runs, report_evaluations, summarize_evaluations
+    from rubric_eval.reporting import LEADERBOARD_FILE, write_html
+    from rubric_eval.reporting.report import check_evaluated
 
     paths = report_paths(output_path, input_path, formats)  # reject a bad report path before any work
-    options = report_kwargs(kwargs, paths.get("markdown") or paths["json"])
-    engine = Engine(engine_settings_from(kwargs))
+    options = report_kwargs(kwargs)
     records = read_records(input_path)
-    report = build_report(records, engine=engine, source=str(input_path), **options)
+    check_evaluated(records, str(input_path))  # before any summariser call
+    runs = read_runs(input_path, records)
+    guard_file(
+        paths.get("markdown") or paths["json"],
+        models=frozenset(r.model or "unknown model" for r in records),
+        judges=frozenset(r.evaluator for r in records if r.evaluator),
+        overwrite=overwrite,
+        report=True,
+    )
+    engine = Engine(engine_settings_from(kwargs))
+    summaries, summarizer = summarize_evaluations(
+        records,
+        summarizer=options["summarizer"],
+        summarize=options["summarize"],
+        engine=engine,
+        context_tokens=options["context_tokens"],
+    )
+    board = options["leaderboard_path"]
+    main = paths.get("markdown") or paths["json"]
+    report = report_evaluations(
+        records,
+        runs=runs,
+        summaries=summaries,
+        summarizer=summarizer,
+        dataset=options["dataset"],
+        audit=options["audit"],
+        meta_evaluation=options["meta_evaluation"],
+        leaderboard_path=main.parent / LEADERBOARD_FILE if board == "default" else board,
+        baseline=baseline,
+        source=str(input_path),
+    )
     if "markdown" in paths:
         report.write(paths["markdown"])
     else:

@@ -6,7 +6,6 @@ with ``--model_configs M`` it first generates M's outputs (on ``--input_path`` o
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,6 @@ from rubric_eval.cli._options import (
     input_path,
 )
 from rubric_eval.cli._report import print_report, report_kwargs, report_options
-from rubric_eval.errors import InputError
-
-DEFAULT_RUNS_DIR = Path("rubric_eval_runs")
 
 OUTPUT_DIR_OPTION = click.option(
     "--output_dir",
@@ -40,17 +36,12 @@ OUTPUT_DIR_OPTION = click.option(
     help="Folder for evaluations, report and leaderboard "
     "(default: the input's folder, or ./rubric_eval_runs).",
 )
-
-
-def slug(name: str) -> str:
-    """A file-name-safe version of a model name: ``openai/gpt-4o`` -> ``openai-gpt-4o``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
-
-
-def file_suffix(outputs_path: Path) -> str:
-    """``outputs_X.json`` -> ``_X`` (so evaluations_X.json, evaluation_report_X.md); else ``''``."""
-    stem = outputs_path.stem
-    return "_" + stem[len("outputs_") :] if stem.startswith("outputs_") and len(stem) > 8 else ""
+OVERWRITE_OPTION = click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    help="Replace files written for another model or judge (default: never; names get a suffix instead).",
+)
 
 
 def _pipeline(
@@ -61,70 +52,45 @@ def _pipeline(
     evaluator_configs: str | None,
     max_instances: int | None,
     seed: int,
+    overwrite: bool,
     kwargs: dict[str, Any],
     benchmark: str = "default",
 ) -> None:
     from rubric_eval._config import resolve_config
-    from rubric_eval._io import check_writable, read_records, write_records
+    from rubric_eval._io import read_records
     from rubric_eval.engine import Engine
-    from rubric_eval.reporting import generate_report, html_path_for, json_twin_path, write_html
-    from rubric_eval.steps.panel import evaluate_with_plan
+    from rubric_eval.pipeline import run_one_step
+    from rubric_eval.reporting import json_twin_path
 
-    out_dir = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
-    plan = judging_plan_from(evaluator_configs, kwargs)
+    evaluator = judging_plan_from(evaluator_configs, kwargs)
+    completer = resolve_config("completer", model_configs) if model_configs is not None else None
     records = read_records(input_path) if input_path is not None else None
-    options = report_kwargs(kwargs, out_dir / "evaluation_report.md")
-    check_writable(out_dir / "evaluations.json")  # before any call is paid for
+    if records is not None and completer is None:
+        warn_about_input(records, str(input_path))
+    options = report_kwargs(kwargs)
     engine = Engine(engine_settings_from(kwargs))
-    if model_configs is not None:
-        from rubric_eval.steps.outputs import dataset_label, generate_outputs
-
-        if input_path is None and options["dataset"] is None:
-            options["dataset"] = dataset_label(None, max_instances, seed, benchmark=benchmark)
-
-        completer = resolve_config("completer", model_configs)
-        outputs_path = out_dir / f"outputs_{slug(completer.name)}.json"
-        records = generate_outputs(
-            records,
-            model=completer,
-            engine=engine,
-            max_instances=max_instances,
-            seed=seed,
-            benchmark=benchmark,
-        )
-        assert records is not None
-        write_records(records, outputs_path)
-        n_failed = sum(r.output is None for r in records)
-        click.echo(f"generate_outputs: {len(records)} records, {n_failed} failed; wrote {outputs_path}")
-    else:
-        assert input_path is not None and records is not None
-        outputs_path = input_path
-        if max_instances is not None:
-            records = records[:max_instances]
-    suffix = file_suffix(outputs_path)
-    evaluations_path = out_dir / f"evaluations{suffix}.json"
-    report_path = out_dir / f"evaluation_report{suffix}.md"
-    for path in (evaluations_path, report_path, json_twin_path(report_path), html_path_for(report_path)):
-        if input_path is not None and path.resolve() == input_path.resolve():
-            raise InputError(
-                f"the one-step command would overwrite its input with {path.name}; rename the input "
-                "or pass --output_dir",
-                path=str(input_path),
-            )
-    warn_about_input(records, str(outputs_path))
-    evaluations = evaluate_with_plan(records, plan, engine=engine, source=str(outputs_path))
-    write_records(evaluations, evaluations_path)
-    lines, failed = evaluation_lines(evaluations)
+    result = run_one_step(
+        records,
+        input_path=input_path,
+        completer=completer,
+        evaluator=evaluator,
+        engine=engine,
+        output_dir=output_dir,
+        max_instances=max_instances,
+        seed=seed,
+        overwrite=overwrite,
+        benchmark=benchmark,
+        echo=click.echo,
+        **options,
+    )
+    lines, failed = evaluation_lines(result.evaluations)
     for line in lines:
         click.echo(line)
-    click.echo(f"wrote {evaluations_path}")
-    report = generate_report(evaluations, engine=engine, source=str(evaluations_path), **options)
-    md, js = report.write(report_path)
-    page = write_html(report, evaluations, html_path_for(report_path), source=str(evaluations_path))
-    print_report(report, md, js, page)
+    files = result.files
+    print_report(result.report, files.report, json_twin_path(files.report), files.html)
     echo_engine_totals(engine)
     report_failures(failed)
-    if failed:
+    if failed or not all(run.complete for run in result.report.runs):
         raise SystemExit(1)
 
 
@@ -140,6 +106,7 @@ def _pipeline(
     help="Generate outputs with this model first: a built-in config name, a YAML path, or provider/model.",
 )
 @OUTPUT_DIR_OPTION
+@OVERWRITE_OPTION
 @EVALUATOR_OPTION
 @judging_options
 @click.option(
@@ -163,6 +130,7 @@ def run(
     input_path: Path | None,
     model_configs: str | None,
     output_dir: Path | None,
+    overwrite: bool,
     evaluator_configs: str | None,
     max_instances: int | None,
     seed: int,
@@ -171,8 +139,10 @@ def run(
 ) -> None:
     """Evaluate outputs, write the report and print the leaderboard in one step (the default command).
 
-    Writes evaluations.json, evaluation_report.md, evaluation_report.json and leaderboard.json next to
-    the input (an input named outputs_X.json gives evaluations_X.json and evaluation_report_X.md).
+    Writes evaluations_<model>.json (+ .runs.json), evaluation_report_<model>.md and .json, and updates
+    leaderboard.json, next to the input. Files of another model or judge are never overwritten (names get
+    _judge-<judge>; a run that is not complete beside a complete one gets .partial) unless --overwrite.
+    Exits 1 when the run is not complete.
     """
     if input_path is None and model_configs is None:
         raise click.UsageError(
@@ -190,6 +160,7 @@ def run(
         evaluator_configs=evaluator_configs,
         max_instances=max_instances,
         seed=seed,
+        overwrite=overwrite,
         kwargs=kwargs,
         benchmark=benchmark or "default",
     )
@@ -198,6 +169,7 @@ def run(
 @click.command()
 @input_path(help="Outputs to evaluate: records with instruction, rubric and output.")
 @OUTPUT_DIR_OPTION
+@OVERWRITE_OPTION
 @EVALUATOR_OPTION
 @judging_options
 @MAX_INSTANCES_OPTION
@@ -206,6 +178,7 @@ def run(
 def evaluate_and_generate_report(
     input_path: Path,
     output_dir: Path | None,
+    overwrite: bool,
     evaluator_configs: str | None,
     max_instances: int | None,
     **kwargs: Any,
@@ -218,5 +191,6 @@ def evaluate_and_generate_report(
         evaluator_configs=evaluator_configs,
         max_instances=max_instances,
         seed=0,
+        overwrite=overwrite,
         kwargs=kwargs,
     )

@@ -66,9 +66,65 @@ def _leaderboard_table(report: EvaluationReport) -> list[str]:
     ]
     for row in report.leaderboard:
         ci = "n/a" if row.ci_low is None else f"[{row.ci_low:.2f}, {row.ci_high or 0:.2f}]"
+        rank = "-" if row.rank is None else str(row.rank)
         lines.append(
-            f"| {row.rank} | {escape_cell(row.model)} | {fmt_number(row.score)} | {fmt_number(row.sem)} | "
+            f"| {rank} | {escape_cell(row.model)} | {fmt_number(row.score)} | {fmt_number(row.sem)} | "
             f"{ci} | {row.n} | {row.n_unscored} | {escape_cell(above_next_text(row, report.alpha))} |"
+        )
+    return lines
+
+
+def _judge_text(model: ModelReport) -> str:
+    judge = model.run.judge
+    if judge.provider is None:
+        return judge.name
+    params = ", ".join(f"{k}={v}" for k, v in sorted(judge.params.items()))
+    return (
+        f"{judge.name} ({judge.provider}/{judge.model}; {params or 'default parameters'}; {judge.template})"
+    )
+
+
+def _status_lines(report: EvaluationReport) -> list[str]:
+    """The warning at the top of a report whose runs are not all complete."""
+    lines = [
+        f"> **{escape_inline(m.model)}: {escape_inline(m.status)}** (run {escape_inline(m.run.run_id)}): "
+        "scores cover only the scored instructions; not ranked on the leaderboard."
+        for m in report.incomplete
+    ]
+    return [*lines, ""] if lines else []
+
+
+def _category_matrix(report: EvaluationReport) -> list[str]:
+    categories = sorted({c.category for m in report.models for c in m.categories})
+    lines = [
+        "**Score per model and category** (mean; models best first):",
+        "",
+        "| Model | " + " | ".join(escape_cell(c) for c in categories) + " |",
+        "|---|" + "---:|" * len(categories),
+    ]
+    for model, row in report.category_matrix().items():
+        cells = " | ".join(fmt_number(row.get(c)) for c in categories)
+        lines.append(f"| {escape_cell(model)} | {cells} |")
+    return lines
+
+
+def _pairwise_lines(report: EvaluationReport) -> list[str]:
+    view = report.comparisons
+    if view is None or not view.pairwise or len(view.pairwise) < 2:
+        return []
+    lines = [
+        f"**Pairwise comparisons** (paired sign-flip test on shared instructions; p adjusted for "
+        f"{len(view.pairwise)} comparisons with Holm's method; significant when adjusted p < "
+        f"{view.alpha:g}):",
+        "",
+        "| Model A | Model B | Mean A - B | n paired | p | Holm p | Significant? |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for c in view.pairwise:
+        lines.append(
+            f"| {escape_cell(c.model_a)} | {escape_cell(c.model_b)} | {fmt_number(c.mean_difference)} | "
+            f"{c.n_paired} | {fmt_number(c.p_value, 3)} | {fmt_number(c.p_adjusted, 3)} | "
+            f"{'yes' if c.significant else 'no'} |"
         )
     return lines
 
@@ -102,7 +158,11 @@ def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, lea
     ci = "n/a" if s.ci_low is None else f"[{s.ci_low:.2f}, {s.ci_high or 0:.2f}]"
     cached = f"{model.n_cached} of {model.n_instructions} judge calls from the cache"
     summarizer = summary.summarizer or f"none ({summary.reason or 'skipped'})"
-    time = f"{fmt_duration(model.evaluation_time_s)} (sum of judge call latencies; {cached})"
+    wall = "unknown" if model.wall_time_s is None else fmt_duration(model.wall_time_s)
+    time = (
+        f"{wall} wall-clock; {fmt_duration(model.evaluation_time_s)} summed over judge calls "
+        f"(calls overlap); {cached}"
+    )
     lines = [f"{h} Overview", "", _score_line(model), "", "**Feedback**:", ""]
     lines += _pro_con_lines(summary, summary.overall, "feedback summary")
     lines += [
@@ -112,10 +172,12 @@ def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, lea
         f"**Model**: {escape_inline(model.model)}  ",
         f"**Date**: {escape_inline(model.date)}",
         "",
-        f"**Dataset**: {escape_inline(model.dataset)}  ",
-        f"**Num. instructions**: {model.n_instructions}",
+        f"**Dataset**: {escape_inline(model.dataset)} (fingerprint `{model.run.dataset.fingerprint}`)  ",
+        f"**Num. instructions**: {model.n_instructions}  ",
+        f"**Input file**: {escape_inline(model.run.input_path or 'n/a')}  ",
+        f"**Run**: {escape_inline(model.run.run_id)}, {escape_inline(model.run.status_text)}",
         "",
-        f"**Evaluator**: {escape_inline(model.evaluator)}  ",
+        f"**Evaluator**: {escape_inline(_judge_text(model))}  ",
         f"**Summarizer**: {escape_inline(summarizer)}  ",
         f"**RubricEval version**: {escape_inline(report.version)}",
         "",
@@ -158,7 +220,7 @@ def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, lea
 
 def render_markdown(report: EvaluationReport) -> str:
     """Render the report as markdown: the seed README's layout, per-model sections for several models."""
-    lines = [f"# {escape_inline(report.title)}", ""]
+    lines = [f"# {escape_inline(report.title)}", "", *_status_lines(report)]
     lines += [f"> Note: {escape_inline(note)}" for note in report.notes]
     if report.notes:
         lines.append("")
@@ -166,6 +228,9 @@ def render_markdown(report: EvaluationReport) -> str:
         lines += _model_sections(report, report.models[0], "##", leaderboard=True)
     else:
         lines += ["## Leaderboard", "", _leaderboard_caption(report), "", *_leaderboard_table(report), ""]
+        lines += [*_category_matrix(report), ""]
+        pairwise = _pairwise_lines(report)
+        lines += [*pairwise, ""] if pairwise else []
         for model in report.models:
             lines += [f"## Model: {escape_inline(model.model)}", ""]
             lines += _model_sections(report, model, "###", leaderboard=False)

@@ -1,35 +1,35 @@
 """The evaluation report: every number as a pydantic model, rendered to markdown and JSON.
 
-`generate_report` groups evaluated records by ``model``, computes scores with `rubric_eval.reporting.scoring`,
-optionally summarises the feedback (`steps.summarize`), updates the leaderboard file and returns an
-`EvaluationReport` whose ``.markdown`` follows the seed README and whose ``.to_json()`` holds every number.
+`generate_report` groups evaluated records by ``model``, computes scores with
+`rubric_eval.reporting.scoring`, attaches each model's run record with its results, ranks against a
+leaderboard and returns an `EvaluationReport`. It computes only: no LLM call, no file written. The
+feedback summary is made beforehand (`rubric_eval.steps.summarize`) and passed in; `rubric_eval.pipeline`
+chains the steps and writes the files. ``.markdown`` follows the seed README; ``.to_json()`` holds every
+number and, per model, every answer with its grades, so other renderings (HTML) need nothing else.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import math
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from rubric_eval._api_edge import RecordsLike, to_records
-from rubric_eval._config import AnnotatorConfig, is_none, resolve_config
 from rubric_eval._io import atomic_write_text
 from rubric_eval._version import package_version
-from rubric_eval.engine import Engine
 from rubric_eval.errors import InputError
-from rubric_eval.records import Record
+from rubric_eval.records import CriterionGrade, JudgeIssues, Record, Rubric
 from rubric_eval.reporting.leaderboard import (
-    LeaderboardRow,
+    Leaderboard,
+    LeaderboardView,
     RankedRow,
     instruction_key,
-    rank_rows,
-    update_leaderboard,
+    leaderboard_views,
 )
 from rubric_eval.reporting.scoring import (
     DEFAULT_ALPHA,
@@ -40,6 +40,18 @@ from rubric_eval.reporting.scoring import (
     score_stats,
 )
 from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
+from rubric_eval.runs import (
+    CategoryScore,
+    JudgeIdentity,
+    RunRecord,
+    RunResults,
+    RunTiming,
+    ScoreSummary,
+    dataset_identity,
+    run_counts,
+    run_status,
+    utc_now,
+)
 from rubric_eval.trust import (
     AuditReport,
     JudgingSummary,
@@ -50,29 +62,6 @@ from rubric_eval.trust import (
 )
 
 UNKNOWN_MODEL = "unknown model"
-
-
-class ScoreSummary(BaseModel):
-    """Mean instruction score (1-10) over scored instructions, with its uncertainty."""
-
-    mean: float | None
-    sem: float | None = Field(description="Standard error of the mean (ddof=1); None when n < 2.")
-    ci_low: float | None
-    ci_high: float | None
-    confidence: float = 0.95
-    n: int = Field(description="Scored instructions.")
-    n_unscored: int = Field(description="Instructions with no scored criterion (excluded from the mean).")
-    weighted: bool = Field(description="True when instructions carry unequal `weight` fields.")
-    n_resamples: int
-    seed: int
-
-
-class CategoryScore(BaseModel):
-    category: str
-    mean: float | None
-    sem: float | None
-    n: int
-    n_unscored: int
 
 
 class GradingCounts(BaseModel):
@@ -88,6 +77,31 @@ class GradingCounts(BaseModel):
     unscored_reasons: dict[str, int] = Field(default_factory=dict)
 
 
+class InstructionReport(BaseModel):
+    """One instruction of the dataset, shared by every model's answer to it."""
+
+    key: str = Field(description="Stable key: id and a hash of the text (see `instruction_key`).")
+    id: int | str | None = None
+    instruction: str
+    category: str
+    rubric: Rubric | None = None
+    levels: list[str] = Field(default_factory=list, description="The rubric's levels, best first.")
+    level_scores: dict[str, float] = Field(default_factory=dict, description="level -> score (1-10).")
+
+
+class AnswerReport(BaseModel):
+    """One model's answer to one instruction, as the judge graded it."""
+
+    key: str = Field(description="The instruction's key (see `InstructionReport.key`).")
+    output: str | None
+    score: float | None
+    fraction_scored: float | None = None
+    weight: float = 1.0
+    grades: list[CriterionGrade] = Field(default_factory=list)
+    error: str | None = Field(default=None, description="Why there is no grading (failed call or answer).")
+    judge_issues: JudgeIssues | None = None
+
+
 class ModelReport(BaseModel):
     """Everything reported about one model."""
 
@@ -96,17 +110,22 @@ class ModelReport(BaseModel):
     evaluator: str
     date: str
     n_instructions: int
+    status: str = Field(description="The run's status text: 'complete' or e.g. 'partial: 4 of 41 scored'.")
     score: ScoreSummary
     categories: list[CategoryScore]
     grading: GradingCounts
-    evaluation_cost_usd: float = Field(description="Sum of judge call costs (priced calls only).")
+    level_counts: dict[str, int] = Field(default_factory=dict, description="level -> grades at that level.")
+    evaluation_cost_usd: float = Field(description="Sum of judge answer costs (priced calls only).")
     n_unpriced_calls: int = Field(0, description="Judge calls whose model has no known price.")
     evaluation_time_s: float = Field(description="Sum of judge call latencies (not wall-clock time).")
+    wall_time_s: float | None = Field(default=None, description="Wall-clock time of the run, when known.")
     n_cached: int = Field(description="Judge calls answered from the cache.")
     summary: FeedbackSummary
     judging: JudgingSummary | None = Field(
         None, description="Repeated judging (judge noise in the SEM), panel agreement, escalation."
     )
+    run: RunRecord
+    answers: list[AnswerReport] = Field(default_factory=list, description="In the input's order.")
 
     @property
     def total_cost_usd(self) -> float | None:
@@ -115,24 +134,51 @@ class ModelReport(BaseModel):
             return None
         return self.evaluation_cost_usd + self.summary.cost_usd
 
+    @property
+    def complete(self) -> bool:
+        return self.run.complete
+
+    def worst_answers(self, n: int = 10) -> list[AnswerReport]:
+        """The n lowest-scored answers (unscored ones first: they need a look most)."""
+        return sorted(self.answers, key=lambda a: (a.score is not None, a.score or 0.0))[:n]
+
 
 class EvaluationReport(BaseModel):
-    """The report: per-model results, the leaderboard, and how it was made."""
+    """The report: per-model results (best first), the leaderboard, and how it was made."""
 
     title: str
     dataset: str
+    dataset_fingerprint: str
     evaluators: list[str]
     summarizer: str | None
     version: str
     generated_at: str
+    input_path: str | None = None
     models: list[ModelReport]
+    instructions: list[InstructionReport] = Field(default_factory=list)
     leaderboard: list[RankedRow]
     leaderboard_path: str | None = None
+    comparisons: LeaderboardView | None = Field(
+        default=None, description="The ranked group of this dataset and judge, with every pair's test."
+    )
     alpha: float = DEFAULT_ALPHA
     notes: list[str] = Field(default_factory=list)
     rubric_diagnostics: RubricDiagnostics | None = Field(None, description="With two or more models.")
     audit: AuditReport | None = Field(None, description="From `rubric_eval audit`, when given.")
     meta_evaluation: MetaEvaluation | None = Field(None, description="From `rubric_eval meta_evaluate`.")
+
+    @property
+    def runs(self) -> list[RunRecord]:
+        return [m.run for m in self.models]
+
+    @property
+    def incomplete(self) -> list[ModelReport]:
+        """Models whose run is not complete; the report says so at the top."""
+        return [m for m in self.models if not m.complete]
+
+    def category_matrix(self) -> dict[str, dict[str, float | None]]:
+        """model -> category -> mean score, for the model x category table."""
+        return {m.model: {c.category: c.mean for c in m.categories} for m in self.models}
 
     @property
     def markdown(self) -> str:
@@ -143,6 +189,13 @@ class EvaluationReport(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
+
+    def to_dataframe(self, level: str = "models") -> Any:
+        """The report as a pandas DataFrame (``pip install pandas``): ``models`` (one row per model),
+        ``categories`` (model x category) or ``answers`` (one row per model and instruction)."""
+        from rubric_eval.reporting.frames import report_frame
+
+        return report_frame(self, level)
 
     def write(self, markdown_path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write the markdown and, beside it, the JSON twin (same name, ``.json``); return both paths."""
@@ -211,9 +264,12 @@ def record_weight(record: Record, index: int, source: str) -> float:
     return float(value)
 
 
-def _extra_number(record: Record, name: str) -> float:
-    value = (record.model_extra or {}).get(name)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+def check_evaluated(records: Sequence[Record], source: str) -> None:
+    """Raise the InputError `generate_report` would raise on unevaluated records or bad weights (call it
+    before spending anything on a summary)."""
+    for index, record in enumerate(records):
+        record_instruction_score(record, index, source)
+        record_weight(record, index, source)
 
 
 def _most_common(values: Sequence[str | None], default: str) -> str:
@@ -222,17 +278,8 @@ def _most_common(values: Sequence[str | None], default: str) -> str:
 
 
 def dataset_name(records: Sequence[Record]) -> str:
-    """The records' ``dataset_name`` field, else a name derived from the set of instructions.
-
-    The derived name is the same for every model answering the same instructions, so their
-    leaderboard rows meet.
-    """
-    named = [str(v) for r in records if (v := (r.model_extra or {}).get("dataset_name"))]
-    if named:
-        return _most_common(named, "")
-    instructions = sorted({r.instruction.strip() for r in records})
-    digest = hashlib.sha256("\n\x00".join(instructions).encode("utf-8")).hexdigest()[:8]
-    return f"unnamed dataset ({len(instructions)} instructions, {digest})"
+    """The records' ``dataset_name`` field, else a name derived from the instructions and rubrics."""
+    return dataset_identity(records).name
 
 
 def _grading_counts(records: Sequence[Record], scores: Sequence[InstructionScore]) -> GradingCounts:
@@ -246,13 +293,72 @@ def _grading_counts(records: Sequence[Record], scores: Sequence[InstructionScore
         for grade in record.grades or []:
             if grade.status == "unscored":
                 reasons[grade.reason or "no reason recorded"] += 1
-        issues = (record.model_extra or {}).get("judge_issues")
-        if isinstance(issues, dict):
-            counts.n_invented_criteria += len(issues.get("invented_criteria") or [])
-            counts.n_unknown_levels += len(issues.get("unknown_levels") or {})
-            counts.n_failed_calls += bool(issues.get("error"))
+        issues = record.judge_issues
+        if issues is not None:
+            counts.n_invented_criteria += len(issues.invented_criteria)
+            counts.n_unknown_levels += len(issues.unknown_levels)
+            counts.n_failed_calls += bool(issues.error)
     counts.unscored_reasons = dict(reasons.most_common(10))
     return counts
+
+
+def _instruction_keys(records: Sequence[Record]) -> list[str]:
+    seen: Counter[str] = Counter()
+    keys = []
+    for record in records:
+        key = instruction_key(record.instruction, record.id)
+        seen[key] += 1
+        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return keys
+
+
+def derived_run(
+    model: str,
+    records: Sequence[Record],
+    scores: Sequence[InstructionScore],
+    *,
+    dataset: str | None,
+    source: str,
+) -> RunRecord:
+    """A run record for evaluations that came without one (another tool, or an older version)."""
+    counts = run_counts(records, [s.score is not None for s in scores])
+    dates = sorted(r.evaluation_date for r in records if r.evaluation_date)
+    now = utc_now()
+    run_ids = sorted({r.evaluation_run_id for r in records if r.evaluation_run_id})
+    return RunRecord(
+        run_id=run_ids[0] if len(run_ids) == 1 else f"derived:{source}",
+        rubric_eval_version=_most_common([r.evaluation_version for r in records], "unknown"),
+        status=run_status(counts),
+        counts=counts,
+        model=model,
+        judge=JudgeIdentity(name=_most_common([r.evaluator for r in records], "unknown evaluator")),
+        dataset=dataset_identity(records, dataset),
+        input_path=source,
+        timing=RunTiming(
+            started_at=dates[0] if dates else now,
+            finished_at=dates[-1] if dates else now,
+            summed_call_latency_s=sum(r.evaluation_time_per_example or 0.0 for r in records),
+        ),
+    )
+
+
+def _answers(records: Sequence[Record], keys: Sequence[str], weights: Sequence[float]) -> list[AnswerReport]:
+    answers = []
+    for record, key, weight in zip(records, keys, weights, strict=True):
+        issues = record.judge_issues
+        answers.append(
+            AnswerReport(
+                key=key,
+                output=record.output,
+                score=record.score,
+                fraction_scored=record.fraction_scored,
+                weight=weight,
+                grades=list(record.grades or []),
+                error=record.output_error or (issues.error if issues is not None else None),
+                judge_issues=issues if issues is not None and not issues.empty else None,
+            )
+        )
+    return answers
 
 
 def _model_report(
@@ -260,12 +366,12 @@ def _model_report(
     records: Sequence[Record],
     indices: Sequence[int],
     *,
-    dataset: str,
+    run: RunRecord,
     source: str,
     summary: FeedbackSummary,
     n_resamples: int,
     seed: int,
-) -> tuple[ModelReport, LeaderboardRow]:
+) -> ModelReport:
     scores = [record_instruction_score(r, i, source) for r, i in zip(records, indices, strict=True)]
     weights = [record_weight(r, i, source) for r, i in zip(records, indices, strict=True)]
     weighted = len(set(weights)) > 1
@@ -285,172 +391,190 @@ def _model_report(
         categories.append(
             CategoryScore(category=category, mean=cat.mean, sem=cat.sem, n=cat.n, n_unscored=cat.n_unscored)
         )
-    evaluator = _most_common([r.evaluator for r in records], "unknown evaluator")
-    dates = sorted(str(d) for r in records if (d := (r.model_extra or {}).get("evaluation_date")))
-    date = dates[-1] if dates else dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    report = ModelReport(
-        model=model,
-        dataset=dataset,
-        evaluator=evaluator,
-        date=date,
-        n_instructions=len(records),
-        score=ScoreSummary(
-            mean=stats.mean,
-            sem=stats.sem,
-            ci_low=stats.ci_low,
-            ci_high=stats.ci_high,
-            n=stats.n,
-            n_unscored=stats.n_unscored,
-            weighted=weighted,
-            n_resamples=n_resamples,
-            seed=seed,
-        ),
-        categories=categories,
-        grading=_grading_counts(records, scores),
-        evaluation_cost_usd=sum(_extra_number(r, "evaluation_price_per_example") for r in records),
-        n_unpriced_calls=sum((r.model_extra or {}).get("evaluation_cost_known") is False for r in records),
-        evaluation_time_s=sum(_extra_number(r, "evaluation_time_per_example") for r in records),
-        n_cached=int(sum(_extra_number(r, "evaluation_cached") for r in records)),
-        summary=summary,
-        judging=judging_summary(records, n_resamples=n_resamples, seed=seed),
-    )
-    keys = _instruction_keys(records)
-    row = LeaderboardRow(
-        model=model,
-        dataset=dataset,
-        evaluator=evaluator,
-        score=stats.mean,
+    score = ScoreSummary(
+        mean=stats.mean,
         sem=stats.sem,
         ci_low=stats.ci_low,
         ci_high=stats.ci_high,
         n=stats.n,
         n_unscored=stats.n_unscored,
-        cost_usd=report.total_cost_usd,
-        date=date,
-        instruction_scores={k: s.score for k, s in zip(keys, scores, strict=True) if s.score is not None},
-        instruction_weights=dict(zip(keys, weights, strict=True)) if weighted else None,
+        weighted=weighted,
+        n_resamples=n_resamples,
+        seed=seed,
     )
-    return report, row
+    keys = _instruction_keys(records)
+    run = run.model_copy(
+        update={
+            "results": RunResults(
+                score=score,
+                categories=categories,
+                instruction_scores={
+                    k: s.score for k, s in zip(keys, scores, strict=True) if s.score is not None
+                },
+                instruction_weights=dict(zip(keys, weights, strict=True)) if weighted else None,
+            )
+        }
+    )
+    levels = Counter(g.level for r in records for g in r.grades or [] if g.status == "scored" and g.level)
+    return ModelReport(
+        model=model,
+        dataset=run.dataset.name,
+        evaluator=run.judge.name,
+        date=run.timing.finished_at,
+        n_instructions=len(records),
+        status=run.status_text,
+        score=score,
+        categories=categories,
+        grading=_grading_counts(records, scores),
+        level_counts=dict(levels.most_common()),
+        evaluation_cost_usd=sum(r.evaluation_price_per_example or 0.0 for r in records),
+        n_unpriced_calls=sum(r.evaluation_cost_known is False for r in records),
+        evaluation_time_s=sum(r.evaluation_time_per_example or 0.0 for r in records),
+        wall_time_s=run.timing.wall_time_s,
+        n_cached=sum(bool(r.evaluation_cached) for r in records),
+        summary=summary,
+        judging=judging_summary(records, n_resamples=n_resamples, seed=seed),
+        run=run,
+        answers=_answers(records, keys, weights),
+    )
 
 
-def _instruction_keys(records: Sequence[Record]) -> list[str]:
-    seen: Counter[str] = Counter()
-    keys = []
+def _instructions(records: Sequence[Record]) -> list[InstructionReport]:
+    from rubric_eval.reporting.scoring import level_scores
+
+    seen: dict[str, InstructionReport] = {}
+    by_model: dict[str, list[Record]] = {}
     for record in records:
-        key = instruction_key(record.instruction, record.id)
-        seen[key] += 1
-        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return keys
+        by_model.setdefault(record.model or UNKNOWN_MODEL, []).append(record)
+    for group in by_model.values():
+        for record, key in zip(group, _instruction_keys(group), strict=True):
+            if key in seen:
+                continue
+            levels = record.rubric.levels if record.rubric else []
+            seen[key] = InstructionReport(
+                key=key,
+                id=record.id,
+                instruction=record.instruction,
+                category=record.category or NO_CATEGORY,
+                rubric=record.rubric,
+                levels=levels,
+                level_scores=level_scores(levels) if levels else {},
+            )
+    return list(seen.values())
 
 
 # -- public entry point ------------------------------------------------------------------------
 
 
-def _summaries(
-    records: Sequence[Record],
-    models: Sequence[str],
-    *,
-    summarizer: str | AnnotatorConfig | None,
-    summarize: bool,
-    engine: Engine | None,
-    context_tokens: int | None,
-) -> tuple[dict[str, FeedbackSummary], str | None]:
-    if not summarize or (isinstance(summarizer, str) and is_none(summarizer)):
-        why = "summarize=False" if not summarize else f"summarizer {summarizer!r}"
-        skipped = FeedbackSummary.skipped(f"summary skipped ({why})")
-        return dict.fromkeys(models, skipped), None
-    from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS, summarize_feedback
-
-    config = resolve_config("summarizer", summarizer)
-    summaries = summarize_feedback(
-        records, summarizer=config, engine=engine, context_tokens=context_tokens or DEFAULT_CONTEXT_TOKENS
-    )
-    return summaries, config.name
-
-
 def generate_report(
     evaluations: RecordsLike,
     *,
-    summarizer: str | AnnotatorConfig | None = None,
-    summarize: bool = True,
-    engine: Engine | None = None,
+    runs: Sequence[RunRecord] | None = None,
+    summaries: Mapping[str, FeedbackSummary] | None = None,
+    summarizer: str | None = None,
+    summarize: bool = False,
     dataset: str | None = None,
+    leaderboard: Leaderboard | None = None,
     leaderboard_path: str | os.PathLike[str] | None = None,
-    context_tokens: int | None = None,
+    baseline: str | None = None,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     source: str = "evaluations",
     audit: AuditReport | None = None,
     meta_evaluation: MetaEvaluation | None = None,
 ) -> EvaluationReport:
-    """Build the evaluation report of evaluated records (one section per ``model``).
+    """Compute the evaluation report of evaluated records (one section per ``model``, best first).
 
-    ``summarizer``: a summarizer config (default: the built-in default); ``summarize=False`` or
-    ``summarizer="None"`` skips the LLM summary. ``leaderboard_path``: a leaderboard JSON file to
-    update and rank against (else models are ranked within these evaluations). Write it with
+    Pure computation: no LLM call, no file written. ``runs``: the run records of these evaluations
+    (from `rubric_eval.pipeline` or an evaluations file's ``.run.json``); models without one get a run
+    derived from their records. ``summaries``: model -> feedback summary (`steps.summarize`), else the
+    summary is marked skipped. ``leaderboard``: a leaderboard to rank against (it should already hold
+    these runs; `rubric_eval.pipeline` adds them), else the models are ranked within these evaluations;
+    ``leaderboard_path`` names its file in the report. Write the result with
     ``report.write("evaluation_report.md")`` (also writes ``evaluation_report.json``).
     ``audit`` / ``meta_evaluation`` (from `rubric_eval audit` / `meta_evaluate`) become report sections;
     rubric diagnostics are computed whenever two or more models were graded.
+    ``summarize`` is accepted for scripts written for 0.2 (``summarize=False``); summarising is its own
+    step now (`rubric_eval.pipeline.summarize_evaluations`).
     """
+    if summarize or not (summarizer is None or isinstance(summarizer, str)):
+        raise TypeError(
+            "generate_report no longer calls the summariser: run "
+            "rubric_eval.pipeline.summarize_evaluations(...) and pass summaries=..., summarizer=<its name>"
+        )
     records, _ = to_records(evaluations, source=source)
     if not records:
         raise InputError("no records to report on", path=source)
     groups: dict[str, list[int]] = {}
     for index, record in enumerate(records):
         groups.setdefault(record.model or UNKNOWN_MODEL, []).append(index)
-    for index, record in enumerate(records):
-        record_instruction_score(record, index, source)  # fail fast on unevaluated input, before any LLM call
-    dataset = dataset or dataset_name(records)
-    summaries, summarizer_name = _summaries(
-        records,
-        list(groups),
-        summarizer=summarizer,
-        summarize=summarize,
-        engine=engine,
-        context_tokens=context_tokens,
-    )
+    given = {run.model: run for run in runs or []}
     reports: list[ModelReport] = []
-    rows: list[LeaderboardRow] = []
     for model, indices in groups.items():
         subset = [records[i] for i in indices]
-        summary = summaries.get(model) or FeedbackSummary.skipped("no scored feedback to summarise")
-        report, row = _model_report(
+        run = given.get(model) or derived_run(
             model,
             subset,
-            indices,
+            [record_instruction_score(r, i, source) for r, i in zip(subset, indices, strict=True)],
             dataset=dataset,
             source=source,
-            summary=summary,
-            n_resamples=n_resamples,
-            seed=seed,
         )
-        reports.append(report)
-        rows.append(row)
+        if dataset is not None:
+            run = run.model_copy(update={"dataset": run.dataset.model_copy(update={"name": dataset})})
+        summary = (summaries or {}).get(model) or FeedbackSummary.skipped(
+            "summary skipped (no summariser run)" if summaries is None else "no scored feedback to summarise"
+        )
+        reports.append(
+            _model_report(
+                model,
+                subset,
+                indices,
+                run=run,
+                source=source,
+                summary=summary,
+                n_resamples=n_resamples,
+                seed=seed,
+            )
+        )
+    reports.sort(key=lambda m: (m.score.mean is None, -(m.score.mean or 0.0), m.model))
     evaluators = sorted({r.evaluator for r in reports})
-    if leaderboard_path is not None:
-        board = update_leaderboard(leaderboard_path, rows)
-        ranked_input = [r for r in board.rows if r.dataset == dataset and r.evaluator in evaluators]
-    else:
-        ranked_input = rows
+    main = reports[0].run
+    # Rank as the leaderboard will be once these runs are added (same rule as `update_leaderboard`).
+    board = Leaderboard(runs=list(leaderboard.runs) if leaderboard is not None else [])
+    for model_report in reports:
+        board.add(model_report.run)
+    group = [
+        r
+        for r in board.runs
+        if r.dataset.fingerprint == main.dataset.fingerprint and r.judge.key == main.judge.key
+    ]
+    views = leaderboard_views(group, baseline=baseline, n_resamples=n_resamples, seed=seed)
+    view = views[0] if views else None
     notes = []
     if len(evaluators) > 1:
         notes.append(
             f"These evaluations use {len(evaluators)} different judges ({', '.join(evaluators)}); "
             "scores from different judges are not directly comparable."
         )
+    if len({m.run.dataset.fingerprint for m in reports}) > 1:
+        notes.append("The models answered different sets of instructions; their scores are not comparable.")
     if any(r.score.weighted for r in reports):
         notes.append("Instructions carry unequal `weight` fields: means, SEMs and CIs are weighted.")
     title = reports[0].model if len(reports) == 1 else f"{len(reports)} models"
     return EvaluationReport(
-        title=f"Evaluation report for {title} on {dataset}",
-        dataset=dataset,
+        title=f"Evaluation report for {title} on {main.dataset.name}",
+        dataset=main.dataset.name,
+        dataset_fingerprint=main.dataset.fingerprint,
         evaluators=evaluators,
-        summarizer=summarizer_name,
+        summarizer=summarizer,
         version=package_version(),
-        generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        generated_at=utc_now(),
+        input_path=main.input_path,
         models=reports,
-        leaderboard=rank_rows(ranked_input, n_resamples=n_resamples, seed=seed),
+        instructions=_instructions(records),
+        leaderboard=view.rows if view is not None else [],
         leaderboard_path=None if leaderboard_path is None else str(leaderboard_path),
+        comparisons=view,
         notes=notes,
         rubric_diagnostics=rubric_diagnostics(records),
         audit=audit,
@@ -464,11 +588,14 @@ def report_from_json(text: str) -> EvaluationReport:
 
 
 __all__ = [
+    "AnswerReport",
     "CategoryScore",
     "EvaluationReport",
     "GradingCounts",
+    "InstructionReport",
     "ModelReport",
     "ScoreSummary",
+    "check_evaluated",
     "generate_report",
     "json_twin_path",
     "report_from_json",

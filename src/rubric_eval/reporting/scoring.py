@@ -299,3 +299,19 @@ def paired_sign_flip_test(
         for start, stop in _blocks(n_resamples, n):
             hits += int((np.abs(_signs(rng, stop - start, n) @ terms) >= threshold).sum())
     return PairedTest(n, observed, (1 + hits) / (1 + n_resamples), exact=False)
+
+
+def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (family-wise error control over the given tests).
+
+    Sorted ascending, the i-th smallest of m p-values becomes ``max_{j<=i} min(1, (m - j) * p_(j))``;
+    untested pairs (None) are left out of m and stay None.
+    """
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(tested)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(tested):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[index] = running
+    return adjusted

@@ -23,7 +23,7 @@ from rubric_eval._templates import PromptTemplate, load_template
 from rubric_eval._text import escape_cell
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_json, run_blocking
 from rubric_eval.errors import InputError
-from rubric_eval.records import CriterionGrade, Record, Rubric
+from rubric_eval.records import CriterionGrade, JudgeIssues, Record, Rubric
 from rubric_eval.reporting.scoring import instruction_score, level_scores
 from rubric_eval.steps._bookkeeping import bookkeeping_fields, sum_results
 from rubric_eval.trust import Aggregate, JudgeSample, combine_grades
@@ -31,21 +31,6 @@ from rubric_eval.trust import Aggregate, JudgeSample, combine_grades
 DEFAULT_TEMPLATE = "evaluate/v2"
 ANSWER_MODEL_NAME = "RubricGrading"
 REASON_MISSING = "the judge did not grade this criterion"
-
-
-class JudgeIssues(BaseModel):
-    """What was wrong with a judge's answer; written to each record as ``judge_issues``."""
-
-    missing_criteria: list[str] = Field(default_factory=list)
-    invented_criteria: list[str] = Field(default_factory=list)
-    unknown_levels: dict[str, str] = Field(
-        default_factory=dict, description="criterion -> the level the judge gave, which the rubric lacks"
-    )
-    error: str | None = Field(default=None, description="Why the call failed, when it did.")
-
-    @property
-    def empty(self) -> bool:
-        return not (self.missing_criteria or self.invented_criteria or self.unknown_levels or self.error)
 
 
 def _close_schema(schema: dict[str, Any], cls: Any) -> None:
@@ -295,8 +280,8 @@ class RubricPlans:
 
 def _generation_error(record: Record) -> str | None:
     """Why the model produced no output (``output_error`` from generate_outputs), if that is the case."""
-    error = (record.model_extra or {}).get("output_error")
-    return str(error) if record.output is None and error else None
+    error = record.output_error
+    return error if record.output is None and error else None
 
 
 def _check_gradable(record: Record, index: int, source: str) -> None:
@@ -402,7 +387,7 @@ def _graded_record(
     update = {
         **graded_fields(record.rubric, grades),
         "evaluator": config.name,
-        "judge_issues": issues.model_dump(),
+        "judge_issues": JudgeIssues(**issues.model_dump()),  # every field set: all are written
         **extra,
         **bookkeeping_fields("evaluation", sum_results(answers)),
     }

@@ -52,8 +52,7 @@ class EvaluationTally:
 
     def add(self, record: Record) -> None:
         grades = record.grades or []
-        extra = record.model_extra or {}
-        issues = extra.get("judge_issues") or {}
+        issues = record.judge_issues
         self.records += 1
         self.criteria += len(grades)
         scored = sum(g.status == "scored" for g in grades)
@@ -61,17 +60,18 @@ class EvaluationTally:
         self.incomplete += scored < len(grades) or not grades
         self.reasons.update(g.reason or "unscored (no reason given)" for g in grades if g.status != "scored")
         self.unscored_instructions += record.score is None
-        self.failed += bool(issues.get("error"))
-        self.invented += len(issues.get("invented_criteria") or [])
-        self.unknown_levels += len(issues.get("unknown_levels") or {})
-        price = float(extra.get("evaluation_price_per_example") or 0.0)
-        if extra.get("evaluation_cached"):
+        if issues is not None:
+            self.failed += bool(issues.error)
+            self.invented += len(issues.invented_criteria)
+            self.unknown_levels += len(issues.unknown_levels)
+        price = record.evaluation_price_per_example or 0.0
+        if record.evaluation_cached:
             # An answer found in the cache cost nothing now; its original price is shown apart.
             self.cached += 1
             self.cached_usd += price
         else:
             self.spent_usd += price
-            self.unpriced += extra.get("evaluation_cost_known") is False
+            self.unpriced += record.evaluation_cost_known is False
 
 
 def estimate_records(path: str | os.PathLike[str]) -> int | None:
@@ -108,11 +108,13 @@ def evaluate_file(
     aggregate: Aggregate = "mean",
     max_instances: int | None = None,
     on_record: Callable[[int, Record], None] | None = None,
+    finish: Callable[[Record], Record] | None = None,
 ) -> EvaluationTally:
     """Grade every record of ``input_path`` with one judge and write them, in order, to ``output_path``.
 
-    ``on_record`` sees each input record as it is read (e.g. input checks). An input without records
-    is an `InputError`.
+    ``on_record`` sees each input record as it is read (e.g. input checks); ``finish`` sees each graded
+    record before it is written and returns what is written (e.g. `runs.RunTally.add`: the run id).
+    An input without records is an `InputError`.
     """
     tally = EvaluationTally()
     records: Iterator[tuple[int, Record]] = enumerate(iter_records(input_path))
@@ -126,6 +128,8 @@ def evaluate_file(
     with OrderedSpill(output_path) as spill:
 
         def emit(index: int, record: Record) -> None:
+            if finish is not None:
+                record = finish(record)
             spill.put(index, record)
             tally.add(record)
 

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rubric_eval._api_edge import RecordsLike, to_records
-from rubric_eval._config import AnnotatorConfig, resolve_config
+from rubric_eval._config import AnnotatorConfig, is_builtin, resolve_config
 from rubric_eval.datasets import benchmark_label, load_benchmark
 from rubric_eval.engine import Engine, LLMCall
 from rubric_eval.records import Record
+from rubric_eval.runs import canonical_model_name
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,
@@ -39,8 +40,8 @@ _EVALUATION_FIELDS = (
 
 
 def _stale_fields(record: Record) -> list[str]:
-    extra = record.model_extra or {}
-    stale = [key for key in extra if key.startswith(("output_", "evaluat"))]
+    present = set(record.model_fields_set) | set(record.model_extra or {})
+    stale = sorted(key for key in present if key.startswith(("output_", "evaluat")))
     return [FIELD, "outputs", *stale, *_EVALUATION_FIELDS]
 
 
@@ -71,7 +72,7 @@ def run_outputs(
     summary = StepSummary(step="generate_outputs", n_records=len(records))
     results = run_calls(engine, [completion_call(r, config) for r in records], description="outputs")
     out: list[Record] = []
-    identity = {"model": config.display_name}
+    identity = {"model": canonical_model_name(config, builtin=is_builtin(config))}
     for i, (record, result) in enumerate(zip(records, results, strict=True)):
         summary.add_result(result)
         fields = result_fields(FIELD, config, "generator", result)
@@ -87,7 +88,7 @@ def run_outputs(
             error = result.error if not result.ok else "the model returned an empty answer"
             summary.fail(i, record, error or "unknown error")
             updates = {error_field(FIELD): error, **identity, **fields}
-        if dataset_name is not None and "dataset_name" not in (record.model_extra or {}):
+        if dataset_name is not None and record.dataset_name is None:
             updates["dataset_name"] = dataset_name
         out.append(with_fields(record, updates, drop=_stale_fields(record)))
     return out, summary

@@ -26,9 +26,9 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine
 from rubric_eval.errors import ConfigError
-from rubric_eval.records import CriterionGrade, Record
+from rubric_eval.records import CriterionGrade, JudgeIssues, Record
 from rubric_eval.reporting.scoring import level_scores
-from rubric_eval.steps.evaluate import JudgeIssues, combine_issues, evaluate_records, graded_fields
+from rubric_eval.steps.evaluate import combine_issues, evaluate_records, graded_fields
 from rubric_eval.trust import AGGREGATES, Aggregate, combine_grades
 
 
@@ -95,23 +95,26 @@ def _disagree(judged: Sequence[Record]) -> bool:
     return any(len(levels) > 1 for levels in by_criterion.values())
 
 
-def _issues(judged: Sequence[Record], grades: list[CriterionGrade]) -> dict[str, Any]:
-    issues = [JudgeIssues.model_validate((r.model_extra or {}).get("judge_issues") or {}) for r in judged]
-    return combine_issues(grades, issues).model_dump()
+def _issues(judged: Sequence[Record], grades: list[CriterionGrade]) -> JudgeIssues:
+    issues = [r.judge_issues or JudgeIssues() for r in judged]
+    return JudgeIssues(**combine_issues(grades, issues).model_dump())  # every field set: all are written
 
 
 def _bookkeeping(judged: Sequence[Record]) -> dict[str, Any]:
     """Summed per-answer bookkeeping of several judges' calls (price None when any is unknown)."""
-    extras = [r.model_extra or {} for r in judged]
-    prices = [e.get("evaluation_price_per_example") for e in extras]
-    out = {k: v for k, v in extras[0].items() if k.startswith("evaluation_")}  # dates, version
-    known = [float(p) for p in prices if p is not None]
-    out["evaluation_price_per_example"] = round(sum(known), 8) if len(known) == len(prices) else None
-    out["evaluation_cost_known"] = all(e.get("evaluation_cost_known", True) for e in extras)
-    for key in ("evaluation_time_per_example", "evaluation_input_tokens", "evaluation_output_tokens"):
-        out[key] = sum(float(e.get(key) or 0) for e in extras)
-    out["evaluation_cached"] = all(bool(e.get("evaluation_cached")) for e in extras)
-    return out
+    first = judged[0]
+    prices = [r.evaluation_price_per_example for r in judged]
+    known = [p for p in prices if p is not None]
+    return {
+        "evaluation_date": first.evaluation_date,
+        "evaluation_version": first.evaluation_version,
+        "evaluation_price_per_example": round(sum(known), 8) if len(known) == len(prices) else None,
+        "evaluation_cost_known": all(r.evaluation_cost_known is not False for r in judged),
+        "evaluation_time_per_example": sum(r.evaluation_time_per_example or 0.0 for r in judged),
+        "evaluation_input_tokens": sum(r.evaluation_input_tokens or 0 for r in judged),
+        "evaluation_output_tokens": sum(r.evaluation_output_tokens or 0 for r in judged),
+        "evaluation_cached": all(bool(r.evaluation_cached) for r in judged),
+    }
 
 
 def _panel_entry(record: Record) -> dict[str, Any]:
@@ -120,7 +123,7 @@ def _panel_entry(record: Record) -> dict[str, Any]:
         "evaluator": record.evaluator,
         "score": record.score,
         "level_per_criteria": record.level_per_criteria or {},
-        "price": extra.get("evaluation_price_per_example"),
+        "price": record.evaluation_price_per_example,
         **({"judge_samples": extra["judge_samples"]} if extra.get("judge_samples") else {}),
     }
 

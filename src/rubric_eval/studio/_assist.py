@@ -227,15 +227,15 @@ class Assistant:
         graded = await asyncio.to_thread(evaluate_records, records, config=self.evaluator, engine=engine)
         out = []
         for i, result in enumerate(graded):
-            issues = (result.model_extra or {}).get("judge_issues") or {}
+            issues = result.judge_issues
             out.append(
                 PilotResult(
                     answer_index=i,
                     score=result.score,
                     fraction_scored=result.fraction_scored,
                     grades=result.grades or [],
-                    error=issues.get("error"),
-                    invented_criteria=list(issues.get("invented_criteria") or []),
+                    error=issues.error if issues is not None else None,
+                    invented_criteria=list(issues.invented_criteria) if issues is not None else [],
                 )
             )
         return out

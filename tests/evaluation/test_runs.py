@@ -1,0 +1,84 @@
+"""Run records' pure parts: dataset fingerprint, canonical model names, counts and status, Holm."""
+
+from __future__ import annotations
+
+import pytest
+
+from rubric_eval import resolve_config
+from rubric_eval.records import Record
+from rubric_eval.reporting.scoring import holm_adjust
+from rubric_eval.runs import (
+    canonical_model_name,
+    dataset_fingerprint,
+    dataset_identity,
+    run_counts,
+    run_status,
+)
+
+from ._helpers import record
+
+
+def records(**extra: object) -> list[Record]:
+    return [Record.model_validate(record(i, **extra)) for i in range(3)]
+
+
+def test_fingerprint_ignores_order_answers_models_and_rubric_format() -> None:
+    base = records()
+    as_dicts = []
+    for r in reversed(base):
+        data = r.dump()
+        data["rubric"] = {c["criterion"]: c["performance_to_description"] for c in data["rubric"]}
+        as_dicts.append(Record.model_validate({**data, "output": "other answer", "model": "m2"}))
+    # The dict-of-dicts form has equal weights; the same rubric in list form with equal weights matches.
+    equal = [
+        Record.model_validate({**r.dump(), "rubric": [{**c, "weight": 1} for c in r.dump()["rubric"]]})
+        for r in base
+    ]
+    assert dataset_fingerprint(as_dicts) == dataset_fingerprint(equal)
+    assert dataset_fingerprint(base) != dataset_fingerprint(equal)  # 60/40 weights are another rubric
+    assert dataset_fingerprint(base[:2]) != dataset_fingerprint(base)
+
+
+def test_dataset_name_comes_from_the_records_or_is_derived() -> None:
+    assert dataset_identity(records(dataset_name="bench")).name == "bench"
+    derived = dataset_identity(records())
+    assert derived.name.startswith("unnamed dataset (3 instructions, ") and derived.n_instructions == 3
+
+
+def test_one_canonical_model_name_from_builtin_name_and_provider_model() -> None:
+    builtin = resolve_config("completer", "gpt-4o-mini")
+    spec = resolve_config("completer", "openai/gpt-4o-mini")
+    assert (
+        canonical_model_name(builtin, builtin=True)
+        == canonical_model_name(spec, builtin=False)
+        == "gpt-4o-mini"
+    )
+    named = spec.model_copy(update={"name": "mini-with-my-prompt"})
+    assert canonical_model_name(named, builtin=False) == "mini-with-my-prompt"
+
+
+@pytest.mark.parametrize(
+    ("errors", "scored", "status"),
+    [
+        ([None, None], [True, True], "complete"),
+        ([None, "HTTP 500"], [True, False], "partial"),
+        (["HTTP 500", "HTTP 500"], [False, False], "failed"),
+        ([None, "budget exhausted"], [True, False], "budget_stopped"),
+        ([None, "interrupted"], [True, False], "interrupted"),
+    ],
+)
+def test_status_from_counts(errors: list[str | None], scored: list[bool], status: str) -> None:
+    rows = [
+        Record.model_validate(record(i, judge_issues={"error": e}, score=7.0 if s else None))
+        for i, (e, s) in enumerate(zip(errors, scored, strict=True))
+    ]
+    counts = run_counts(rows)
+    assert (counts.n_scored, counts.n_unscored) == (sum(scored), len(scored) - sum(scored))
+    assert run_status(counts) == status
+
+
+def test_holm_adjustment_by_hand() -> None:
+    # m = 3: sorted 0.01, 0.02, 0.04 -> 0.03, max(0.03, 0.04) = 0.04, max(0.04, 0.04) = 0.04
+    assert holm_adjust([0.04, 0.01, None, 0.02]) == pytest.approx([0.04, 0.03, None, 0.04])
+    assert holm_adjust([0.5, 0.9]) == [1.0, 1.0]
+    assert holm_adjust([]) == []
