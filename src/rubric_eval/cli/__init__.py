@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "meta_evaluate": "rubric_eval.cli._trust:meta_evaluate",
     "audit": "rubric_eval.cli._trust:audit",
     "studio": "rubric_eval.cli._studio:studio",
+    "leaderboard": "rubric_eval.cli._leaderboard:leaderboard",
 }
 # `rubric_eval --input_path=...` (no command) runs this one.
 DEFAULT_COMMAND = "run"
