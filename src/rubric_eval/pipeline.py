@@ -271,6 +271,8 @@ class FileOwner:
     models: frozenset[str]
     judges: frozenset[str]
     complete: bool
+    judge_keys: frozenset[str] = frozenset()
+    """What defines the judges (`runs.JudgeIdentity.key`), from the file's run log when it has one."""
 
 
 def evaluations_owner(path: Path) -> FileOwner | None:
@@ -291,7 +293,14 @@ def evaluations_owner(path: Path) -> FileOwner | None:
         return None
     if not models:
         return None
-    return FileOwner(models=frozenset(models), judges=frozenset(judges), complete=complete)
+    keys: frozenset[str] = frozenset()
+    log = runs_path(path)
+    if log.is_file():
+        try:
+            keys = frozenset(r.judge.key for r in RunLog.model_validate_json(log.read_text("utf-8")).runs)
+        except (ValidationError, OSError):
+            keys = frozenset()
+    return FileOwner(models=frozenset(models), judges=frozenset(judges), complete=complete, judge_keys=keys)
 
 
 def input_models(path: Path, unknown_model: str | None = None) -> frozenset[str]:
@@ -371,16 +380,25 @@ def choose_output_files(
 
 
 def guard_file(
-    path: Path, *, models: frozenset[str], judges: frozenset[str], overwrite: bool, report: bool = False
+    path: Path,
+    *,
+    models: frozenset[str],
+    judges: frozenset[str],
+    overwrite: bool,
+    report: bool = False,
+    judge_keys: frozenset[str] = frozenset(),
 ) -> None:
     """Refuse to replace an evaluations file (or, with ``report``, a report) written for another model
-    or judge."""
-    if overwrite:
+    or judge. Judges are compared by what defines them when both sides know it (``judge_keys``: two
+    spellings of one config are one judge), else by name. An empty ``models`` (no input records) is
+    left to the step's own error."""
+    if overwrite or not models:
         return
     owner = report_owner(path) if report else evaluations_owner(path)
     if owner is None:
         return
-    if owner.models != models or not owner.judges <= judges:
+    same_judge = owner.judge_keys <= judge_keys if owner.judge_keys and judge_keys else owner.judges <= judges
+    if owner.models != models or not same_judge:
         raise InputError(
             f"{path.name} holds results for {', '.join(sorted(owner.models))} judged by "
             f"{', '.join(sorted(owner.judges)) or 'an unknown judge'}, not for {', '.join(sorted(models))} "

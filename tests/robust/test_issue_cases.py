@@ -363,7 +363,7 @@ def test_11f_a_killed_writes_temp_file_is_removed_by_the_next_write(
     stale = out / ".evaluations.json.999999999.abc123.tmp"  # a dead process's half-written file
     stale.write_text("[" + "x" * 10_000)
     assert _evaluate(tmp_path, judge_config(tmp_path / "j.yaml", server.base_url), [record(0)]).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["evaluations.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["evaluations.json", "evaluations.runs.json"]
 
 
 def test_11g_suspicious_input_is_warned_about_and_empty_input_refused(

@@ -195,6 +195,7 @@ def evaluate(
         models=input_models(input_path, unknown_model),
         judges=frozenset({plan.name}),
         overwrite=overwrite,
+        judge_keys=frozenset({plan_identity(plan).key}),
     )
     settings = RunSettings(
         max_instances=max_instances,
