@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import glob
 import json
+import math
 import os
 import re
 import tempfile
@@ -285,6 +286,25 @@ def _dump(record: BaseModel | dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def record_json(data: dict[str, Any]) -> str:
+    """One record as compact JSON. NaN and infinity are not JSON (and would poison every statistic
+    read back): a non-finite number is written as null."""
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_only(data), ensure_ascii=False, allow_nan=False)
+
+
+def _finite_only(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_only(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_only(v) for v in value]
+    return value
+
+
 class RecordWriter:
     """Write records one at a time to a temp file beside ``path``; `commit` renames it into place.
 
@@ -303,7 +323,7 @@ class RecordWriter:
             self._handle.write("[")
 
     def write(self, record: BaseModel | dict[str, Any]) -> None:
-        self.write_json_line(json.dumps(_dump(record), ensure_ascii=False))
+        self.write_json_line(record_json(_dump(record)))
 
     def write_json_line(self, line: str) -> None:
         """Write one record already serialised as compact JSON (no newline inside)."""
@@ -397,7 +417,7 @@ def _json_line(record: BaseModel | dict[str, Any]) -> bytes:
         except ValueError:  # e.g. a lone surrogate in an extra field: the general path escapes it
             pass
     # backslashreplace: a lone surrogate can only sit inside a JSON string, where this is its escape.
-    return json.dumps(_dump(record), ensure_ascii=False).encode("utf-8", "backslashreplace")
+    return record_json(_dump(record)).encode("utf-8", "backslashreplace")
 
 
 def write_records(records: Iterable[BaseModel | dict[str, Any]], path: str | os.PathLike[str]) -> Path:

@@ -59,6 +59,14 @@ class DatasetSummary(BaseModel):
         return not self.errors
 
 
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _record_checks(record: Record, expected_levels: Sequence[str] | None) -> list[tuple[str, str, str]]:
     """(field, message, severity) for problems pydantic cannot see on its own."""
     found: list[tuple[str, str, str]] = []
@@ -95,6 +103,13 @@ def _record_checks(record: Record, expected_levels: Sequence[str] | None) -> lis
                         "error",
                     )
                 )
+    for name in ("instruction", "output"):
+        text = getattr(record, name, None)
+        if isinstance(text, str) and not text.isascii() and _has_lone_surrogate(text):
+            # Not valid Unicode: graded with U+FFFD in its place, written back as a JSON escape.
+            found.append(
+                (name, "contains a lone surrogate (invalid Unicode, e.g. a broken decoder)", "warning")
+            )
     if record.brainstormed_rubric is not None:
         total = sum(c.weight for c in record.brainstormed_rubric.root)
         if abs(total - 100.0) > WEIGHT_TOLERANCE:

@@ -6,6 +6,7 @@ The judge is the project's real HTTP test server; the cache is a real SQLite fil
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -232,7 +233,7 @@ def test_07_a_lone_surrogate_is_graded_and_written(
     written = _written(tmp_path)
     assert written[0]["output"] == "broken \ud800 text" and all(r["score"] == 7.0 for r in written)
     validate = run_cli(["validate", "--input_path", str(tmp_path / "outputs.json")])
-    assert validate.exit_code == 0
+    assert validate.exit_code == 0 and "lone surrogate" in validate.output  # a warning, as evaluate copes
 
 
 # -- 8: secrets in headers, signed URLs and URL credentials --------------------------------------
@@ -548,3 +549,17 @@ def test_11h_signals_exit_130_and_143_with_one_line_and_no_temp_file(
     assert saved == cache.count() >= 4
     cache.close()
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_11d_a_non_finite_number_is_never_written(tmp_path: Path) -> None:
+    from rubric_eval._io import write_records as write
+
+    for name in ("nan.json", "nan.jsonl"):
+        path = write(
+            [{"id": 1, "score": float("nan"), "stats": {"sem": float("inf"), "n": [1.0, -math.inf]}}],
+            tmp_path / name,
+        )
+        text = path.read_text()
+        assert "NaN" not in text and "Infinity" not in text
+        first = json.loads(text)[0] if name.endswith(".json") else json.loads(text)
+        assert first == {"id": 1, "score": None, "stats": {"sem": None, "n": [1.0, None]}}
