@@ -178,3 +178,16 @@ def test_batch_needs_the_cache_and_a_batch_api(
     pool = config_for(server, provider_options={"pool": "p", "endpoints": [server.base_url]})
     with pytest.raises(ConfigError, match="no batch API"):
         Engine(batch_settings).run(make_calls(pool, 2))
+
+
+def test_a_batch_over_the_budget_is_refused_before_it_is_submitted(
+    make_batch_server: MakeBatchServer, batch_settings: EngineSettings
+) -> None:
+    server = make_batch_server()
+    config = config_for(server)
+    tight = batch_settings.model_copy(update={"max_cost_usd": 0.000001})
+    with pytest.raises(ConfigError, match="cannot be stopped half way"):
+        Engine(tight).run(make_calls(config, 10))
+    assert server.batch_stats().get("batches_created", 0) == 0
+    roomy = Engine(batch_settings.model_copy(update={"max_cost_usd": 1.0}))
+    assert all(r.ok and r.batched for r in roomy.run(make_calls(config, 10)))

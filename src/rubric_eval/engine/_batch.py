@@ -161,6 +161,7 @@ async def _run_group(
     covered = set().union(*open_batches.values()) if open_batches else set()
     fresh = [items[0] for key, items in by_key.items() if key not in covered]
     model = pending[0].call.config.model
+    _check_budget(engine, run, fresh)
     for start in range(0, len(fresh), api.max_requests):
         chunk = fresh[start : start + api.max_requests]
         tag = uuid.uuid4().hex[:16]
@@ -174,6 +175,29 @@ async def _run_group(
         )
         open_batches[batch_id] = {p.key for p in chunk}
     await _poll(engine, run, store, api, open_batches, by_key, outcome, reporter)
+
+
+def _check_budget(engine: Engine, run: _Run, fresh: list[_Pending]) -> None:
+    """With ``--max_cost``, refuse a batch whose planned cost (batch price) would pass the budget.
+
+    A batch is paid as a whole once submitted, so it is checked before, against the plan's
+    estimate (see _plan.py): the budget cannot stop it half way as it stops live calls.
+    """
+    budget = run.budget.budget
+    if budget.limit_usd is None or not fresh:
+        return
+    planner = engine._planner()
+    planned = 0.0
+    for item in fresh:
+        tokens_in, tokens_out = planner.estimate(item.call)
+        price = price_for(item.call.config)
+        planned += batch_cost(price, Usage(tokens_in, tokens_out))
+    if budget.spent_usd + planned > budget.limit_usd:
+        raise ConfigError(
+            f"--max_cost ${budget.limit_usd:.4f}: the batch of {len(fresh)} calls is planned at "
+            f"${planned:.4f} (batch price; spent so far ${budget.spent_usd:.4f}) and a batch cannot be "
+            "stopped half way; raise --max_cost, grade fewer records (--max_instances), or run live"
+        )
 
 
 async def _poll(
@@ -288,6 +312,7 @@ async def _store_item(
     first = waiting[0]
     price = price_for(first.call.config)
     cost = batch_cost(price, usage)
+    run.budget.budget.spent_usd += cost  # live retries after the batch count against --max_cost too
     result: LLMResult[Any] = LLMResult(
         ok=True,
         text=response.text,
