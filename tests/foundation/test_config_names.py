@@ -1,0 +1,19 @@
+"""One name per model across roles: every built-in config name works for every step."""
+
+from __future__ import annotations
+
+import pytest
+
+from rubric_eval import resolve_config
+from rubric_eval._config import STEPS, builtin_config_names
+
+
+def test_every_step_has_the_same_builtin_names() -> None:
+    names = {step: sorted(builtin_config_names(step)) for step in STEPS}
+    assert len({tuple(v) for v in names.values()}) == 1, names
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_judge_name_is_a_model_name_too(step: str) -> None:
+    config = resolve_config(step, "gpt-4.1-mini")  # type: ignore[arg-type]  # a Step literal
+    assert (config.provider, config.model, config.step) == ("openai", "gpt-4.1-mini", step)
