@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from rubric_eval import InputError, Record, generate_report
-from rubric_eval.reporting.html import UNSCORED, build_html_data, render_html, script_json, write_html
+from rubric_eval import EvaluationReport, InputError, Record, generate_report
+from rubric_eval.reporting import report_from_json
+from rubric_eval.reporting.html import (
+    UNSCORED,
+    build_html_data,
+    records_from_report,
+    render_html,
+    script_json,
+    write_html,
+)
 
 from ._helpers import HOSTILE, evaluated
 
@@ -48,10 +56,10 @@ def _parse(page: str) -> list[tuple[str, dict[str, str | None], str]]:
 
 
 @pytest.fixture(scope="module")
-def hostile_page() -> tuple[str, list[Record]]:
+def hostile_page() -> tuple[str, list[Record], EvaluationReport]:
     records = evaluated(models=3, instructions=6, hostile_model=1)
     report = generate_report(records, summarize=False, n_resamples=50)
-    return render_html(report, records), records
+    return render_html(report, records), records, report
 
 
 def test_script_json_escapes_everything_that_could_end_the_block() -> None:
@@ -63,9 +71,9 @@ def test_script_json_escapes_everything_that_could_end_the_block() -> None:
 
 
 def test_only_the_page_script_is_a_script_and_the_data_round_trips(
-    hostile_page: tuple[str, list[Record]],
+    hostile_page: tuple[str, list[Record], EvaluationReport],
 ) -> None:
-    page, records = hostile_page
+    page, records, report = hostile_page
     elements = _parse(page)
     scripts = [(attrs, body) for tag, attrs, body in elements if tag == "script"]
     executable = [attrs for attrs, _ in scripts if attrs.get("type") != "application/json"]
@@ -75,7 +83,6 @@ def test_only_the_page_script_is_a_script_and_the_data_round_trips(
         attrs["id"]: json.loads(body) for attrs, body in scripts if attrs.get("type") == "application/json"
     }
     data = blocks["report-data"]
-    report = generate_report(records, summarize=False, n_resamples=50)
     assert [m["model"] for m in data["report"]["models"]] == [m.model for m in report.models]
     assert data["report"]["leaderboard"] == [row.model_dump(mode="json") for row in report.leaderboard]
     # The hostile model's texts come back exactly as written, in answer order.
@@ -86,15 +93,19 @@ def test_only_the_page_script_is_a_script_and_the_data_round_trips(
     assert HOSTILE in data["instructions"][0]["text"]
 
 
-def test_raw_hostile_markup_never_appears_in_the_page(hostile_page: tuple[str, list[Record]]) -> None:
-    page, _ = hostile_page
+def test_raw_hostile_markup_never_appears_in_the_page(
+    hostile_page: tuple[str, list[Record], EvaluationReport],
+) -> None:
+    page, _, _ = hostile_page
     for fragment in ("<script>window", "<img", "</textarea", "<svg", "\u2028"):
         assert fragment not in page
     assert page.count("<script") == page.count("</script>")
 
 
-def test_csp_allows_exactly_the_inline_script_and_style(hostile_page: tuple[str, list[Record]]) -> None:
-    page, _ = hostile_page
+def test_csp_allows_exactly_the_inline_script_and_style(
+    hostile_page: tuple[str, list[Record], EvaluationReport],
+) -> None:
+    page, _, _ = hostile_page
     elements = _parse(page)
     (csp,) = [
         a["content"]
@@ -188,3 +199,11 @@ def test_a_hostile_title_is_escaped_in_the_head() -> None:
     assert (
         len([tag for tag, _, _ in elements if tag == "script"]) == 3
     )  # data, one model's texts, page script
+
+
+def test_a_report_read_back_from_its_json_twin_renders_the_same_page_data() -> None:
+    records = evaluated(models=3, instructions=5)
+    report = generate_report(records, summarize=False, n_resamples=50)
+    twin = report_from_json(report.to_json())
+    assert build_html_data(twin, records_from_report(twin)) == build_html_data(report, records)
+    assert render_html(twin) == render_html(report, records)

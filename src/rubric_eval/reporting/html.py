@@ -235,11 +235,48 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_html(report: EvaluationReport, records: Sequence[Record], *, source: str = "evaluations") -> str:
+def records_from_report(report: EvaluationReport) -> list[Record]:
+    """The evaluated records a report carries (its instructions and each model's answers), in answer order."""
+    instructions = {i.key: i for i in report.instructions}
+    records = []
+    for model in report.models:
+        for answer in model.answers:
+            ins = instructions.get(answer.key)
+            if ins is None:
+                raise InputError(
+                    f"answer of {model.model!r} to instruction {answer.key!r}, which the report lacks"
+                )
+            records.append(
+                Record.model_validate(
+                    {
+                        "instruction": ins.instruction,
+                        "id": ins.id,
+                        "category": ins.category,
+                        "rubric": ins.rubric,
+                        "output": answer.output,
+                        "model": model.model,
+                        "grades": answer.grades,
+                        "evaluator": model.evaluator,
+                        **({} if answer.weight == 1.0 else {"weight": answer.weight}),
+                    }
+                )
+            )
+    return records
+
+
+def render_html(
+    report: EvaluationReport, records: Sequence[Record] | None = None, *, source: str = "evaluations"
+) -> str:
     """The report as one self-contained HTML page (works offline from ``file://``).
 
-    ``records`` are the evaluated records the report was computed from (for the per-instruction views).
+    ``records``: the evaluated records the report was computed from (for the per-instruction views);
+    by default the instructions and answers the report itself carries (e.g. a report read back with
+    `report_from_json`).
     """
+    if records is None:
+        records = records_from_report(report)
+        if not records:
+            raise InputError("the report carries no answers: pass the evaluated records", path=source)
     data, texts = build_html_data(report, records, source=source)
     css, js = _asset("report.css"), _asset("report.js")
     # The page's own assets must not be able to end their element early.
@@ -275,7 +312,7 @@ def html_path_for(markdown_path: Path) -> Path:
 
 def write_html(
     report: EvaluationReport,
-    records: Sequence[Record],
+    records: Sequence[Record] | None,
     path: str | os.PathLike[str],
     *,
     source: str = "evaluations",
@@ -290,6 +327,7 @@ __all__ = [
     "HtmlData",
     "build_html_data",
     "html_path_for",
+    "records_from_report",
     "render_html",
     "script_json",
     "write_html",
