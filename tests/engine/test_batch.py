@@ -191,3 +191,27 @@ def test_a_batch_over_the_budget_is_refused_before_it_is_submitted(
     assert server.batch_stats().get("batches_created", 0) == 0
     roomy = Engine(batch_settings.model_copy(update={"max_cost_usd": 1.0}))
     assert all(r.ok and r.batched for r in roomy.run(make_calls(config, 10)))
+
+
+def test_a_batch_created_while_the_client_died_is_adopted_not_paid_again(
+    make_batch_server: MakeBatchServer, batch_settings: EngineSettings
+) -> None:
+    # The API has created the batch but the client is gone before the answer arrives.
+    server = make_batch_server(create_delay_s=5.0)
+    calls = make_calls(config_for(server), 8)
+
+    async def died_while_creating() -> None:
+        task = asyncio.ensure_future(Engine(batch_settings).arun(calls))
+        while not server.batch_stats().get("batches_created"):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    thread = threading.Thread(target=lambda: asyncio.run(died_while_creating()))
+    thread.start()
+    thread.join()
+    server.create_delay_s = 0.0
+    results = Engine(batch_settings).run(calls)
+    assert all(r.ok and r.batched for r in results)
+    assert server.batch_stats()["batches_created"] == 1 and server.request_count == 0

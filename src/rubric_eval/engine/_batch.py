@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 BATCH_DISCOUNT = 0.5  # OpenAI Batch and Anthropic Message Batches both cost half the live price
 POLL_FAILURES_BEFORE_GIVING_UP = 20
+SUBMITTING = "submitting:"  # the id a batch has in the store while the API call creating it runs
 
 
 @dataclass
@@ -157,6 +158,7 @@ async def _run_group(
     by_key: dict[str, list[_Pending]] = {}
     for item in pending:
         by_key.setdefault(item.key, []).append(item)
+    await _settle_submissions(store, api, endpoint)
     open_batches = store.open_batches(endpoint, set(by_key))
     covered = set().union(*open_batches.values()) if open_batches else set()
     fresh = [items[0] for key, items in by_key.items() if key not in covered]
@@ -165,16 +167,33 @@ async def _run_group(
     for start in range(0, len(fresh), api.max_requests):
         chunk = fresh[start : start + api.max_requests]
         tag = uuid.uuid4().hex[:16]
-        batch_id = await api.submit([(p.key, p.request) for p in chunk], tag=tag)
+        # Recorded before the API call, so a process killed while the batch is being created finds
+        # it on the next run (by this tag, in the batch's metadata) instead of paying for it again.
+        submitting = SUBMITTING + tag
+        items = [(p.key, p.call.template_key) for p in chunk]
         store.record(
-            batch_id,
-            api=api.name,
-            endpoint=endpoint,
-            model=model,
-            items=[(p.key, p.call.template_key) for p in chunk],
+            submitting, api=api.name, endpoint=endpoint, model=model, items=items, state="submitting"
         )
+        try:
+            batch_id = await api.submit([(p.key, p.request) for p in chunk], tag=tag)
+        except ProviderError as exc:  # the batch may or may not exist: never send these live now
+            _give_up(submitting, f"submission failed: {exc}", {p.key for p in chunk}, by_key, outcome)
+            continue
+        store.adopt(submitting, batch_id)
         open_batches[batch_id] = {p.key for p in chunk}
     await _poll(engine, run, store, api, open_batches, by_key, outcome, reporter)
+
+
+async def _settle_submissions(store: BatchStore, api: BatchAPI, endpoint: str) -> None:
+    """Batches whose creation an earlier run did not see finish: adopt them if the API has them."""
+    for record in store.batches():
+        if record.state != "submitting" or record.endpoint != endpoint or record.api != api.name:
+            continue
+        found = await api.find(record.batch_id.removeprefix(SUBMITTING))
+        if found is not None:
+            store.adopt(record.batch_id, found)
+        else:
+            store.set_state(record.batch_id, "lost", "never created")  # its calls are submitted again
 
 
 def _check_budget(engine: Engine, run: _Run, fresh: list[_Pending]) -> None:
@@ -228,7 +247,7 @@ async def _poll(
                 failures[batch_id] = failures.get(batch_id, 0) + 1
                 if exc.retryable and failures[batch_id] < POLL_FAILURES_BEFORE_GIVING_UP:
                     continue
-                _give_up(batch_id, str(exc), open_batches[batch_id], by_key, outcome)
+                _give_up(batch_id, f"could not be polled: {exc}", open_batches[batch_id], by_key, outcome)
                 waiting.discard(batch_id)
                 continue
             failures.pop(batch_id, None)
@@ -255,7 +274,7 @@ def _give_up(
 
     They are not sent live, which would pay a second time for requests the batch may still answer.
     """
-    error = f"batch {batch_id} could not be polled: {reason}; rerun to resume it"
+    error = f"batch {batch_id}: {reason}; rerun to resume it"
     for key in keys:
         for item in by_key.get(key, []):
             outcome.results[item.index] = LLMResult(ok=False, error=error, cost_known=True)

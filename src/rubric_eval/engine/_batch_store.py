@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-State = Literal["submitted", "collected", "lost"]
+State = Literal["submitting", "submitted", "collected", "lost"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -61,20 +61,40 @@ class BatchStore:
         self._db.executescript(_SCHEMA)
 
     def record(
-        self, batch_id: str, *, api: str, endpoint: str, model: str, items: Iterable[tuple[str, str]]
+        self,
+        batch_id: str,
+        *,
+        api: str,
+        endpoint: str,
+        model: str,
+        items: Iterable[tuple[str, str]],
+        state: State = "submitted",
     ) -> None:
-        """Record a just-submitted batch and its (key, template_key) items, in one transaction."""
+        """Record a batch (about to be, or just, submitted) and its (key, template_key) items, at once."""
         rows = list(items)
         now = time.time()
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute(
                 "INSERT OR REPLACE INTO batches VALUES (?,?,?,?,?,?,?,?,?)",
-                (batch_id, api, endpoint, model, "submitted", len(rows), now, now, "submitted"),
+                (batch_id, api, endpoint, model, state, len(rows), now, now, state),
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO batch_items VALUES (?,?,?,?)",
                 [(key, batch_id, template_key, model) for key, template_key in rows],
+            )
+
+    def adopt(self, provisional_id: str, batch_id: str) -> None:
+        """The API created the batch recorded under ``provisional_id``: give it its real id."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE batches SET batch_id = ?, state = 'submitted', status = 'submitted', updated = ? "
+                "WHERE batch_id = ?",
+                (batch_id, time.time(), provisional_id),
+            )
+            self._db.execute(
+                "UPDATE batch_items SET batch_id = ? WHERE batch_id = ?", (batch_id, provisional_id)
             )
 
     def open_batches(self, endpoint: str, keys: set[str]) -> dict[str, set[str]]:

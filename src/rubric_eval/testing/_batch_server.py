@@ -17,6 +17,7 @@ files uploaded, batches created, status polls, result downloads and cancels.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -76,6 +77,7 @@ class BatchServer(OpenAICompatibleServer):
         item_faults: Mapping[int, str] | None = None,
         item_error_rate: float = 0.0,
         prompt_cache: bool = False,
+        create_delay_s: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -92,6 +94,7 @@ class BatchServer(OpenAICompatibleServer):
         self._batches: dict[str, _Batch] = {}
         self.batch_counts: Counter[str] = Counter()
         self.prompt_cache = prompt_cache
+        self.create_delay_s = create_delay_s  # the batch exists before the create call answers
         self._cached_prefixes: set[str] = set()
 
     # -- app ----------------------------------------------------------------------------------
@@ -304,6 +307,8 @@ class BatchServer(OpenAICompatibleServer):
         with self._batch_lock:
             self._batches[batch.id] = batch
             self.batch_counts["batches_created"] += 1
+        if self.create_delay_s:
+            await asyncio.sleep(self.create_delay_s)
         return web.json_response(self._openai_object(batch))
 
     def _openai_object(self, batch: _Batch) -> dict[str, Any]:

@@ -94,6 +94,9 @@ class AnthropicBatchAPI:
             return BatchItemResult(cid, error=f"errored: {error_message(error)}", retryable=retryable)
         return BatchItemResult(cid, error=f"{kind or 'no result'}", retryable=True)  # canceled, expired
 
+    async def find(self, tag: str) -> str | None:
+        return None  # Message Batches carry no metadata to find a batch by
+
     async def cancel(self, batch_id: str) -> None:
         await self._http.json("POST", f"{self._batches}/{batch_id}/cancel")
 

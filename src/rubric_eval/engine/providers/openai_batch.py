@@ -119,6 +119,15 @@ class OpenAIBatchAPI:
         # batch_expired, batch_cancelled, request_timeout: the request never ran to the end.
         return BatchItemResult(cid, error=f"{code or 'error'}: {text or 'no result'}", retryable=True)
 
+    async def find(self, tag: str) -> str | None:
+        """The recent batch whose metadata carries ``tag`` (set by `submit`), if there is one."""
+        listed = await self._http.json("GET", f"{self.endpoint}/batches?limit=100")
+        for batch in listed.get("data") or []:
+            metadata = batch.get("metadata") if isinstance(batch, dict) else None
+            if isinstance(metadata, dict) and metadata.get("rubric_eval_submission") == tag:
+                return str(batch["id"])
+        return None
+
     async def cancel(self, batch_id: str) -> None:
         await self._http.json("POST", f"{self.endpoint}/batches/{batch_id}/cancel")
 
