@@ -34,6 +34,14 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
 
 
+def _jsonl_error(lineno: int, exc: json.JSONDecodeError) -> str:
+    # exc.msg alone can read cut off ("Invalid control character at"): give the column too.
+    return (
+        f"invalid JSON on line {lineno} column {exc.colno}: {exc.msg} "
+        "(expected one JSON object per line)"
+    )
+
+
 def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a JSON list of objects (or JSONL) without validating the fields."""
     p = Path(path)
@@ -52,7 +60,7 @@ def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             try:
                 items.append(_loads(line))
             except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=str(p)) from None
+                raise InputError(_jsonl_error(lineno, exc), path=str(p)) from None
             except ValueError as exc:
                 raise InputError(f"invalid JSON on line {lineno}: {exc}", path=str(p)) from None
             except RecursionError:
@@ -216,7 +224,7 @@ def _iter_jsonl(handle: TextIO, path: str) -> Iterator[Any]:
         try:
             yield _loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=path) from None
+            raise InputError(_jsonl_error(lineno, exc), path=path) from None
         except ValueError as exc:
             raise InputError(f"invalid JSON on line {lineno}: {exc}", path=path) from None
         except RecursionError:

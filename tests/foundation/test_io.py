@@ -176,3 +176,16 @@ def test_ordered_spill_writes_in_input_order_and_escapes_lone_surrogates(tmp_pat
     assert [r["id"] for r in read_raw(path)] == [0, 1, 2, 3, 4]
     assert read_raw(path)[0]["note"] == "lone \ud800"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # the spill file is gone
+
+
+def test_broken_jsonl_line_names_line_and_column_in_both_readers(tmp_path: Path) -> None:
+    # A control character inside a string made the message read cut off ("Invalid control character at").
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"instruction": "a"}\n{"instruction": "b\tc"}\n', encoding="utf-8")
+    for read in (read_raw, lambda p: list(iter_raw(p))):
+        with pytest.raises(InputError) as info:
+            read(path)
+        message = str(info.value)
+        assert "in.jsonl" in message
+        assert "line 2 column 19: Invalid control character at" in message
+        assert "one JSON object per line" in message
