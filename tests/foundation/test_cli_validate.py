@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 LEVELS = {"excellent": "e", "good": "g", "fair": "f", "poor": "p"}
@@ -133,3 +134,19 @@ def test_missing_required_flag_and_help() -> None:
     result = run_cli("validate", "--help")
     assert result.returncode == 0
     assert "--input_path" in result.stdout
+
+
+def test_top_level_help_lists_every_command_with_its_whole_first_sentence() -> None:
+    # click cut these lines beside the long `brainstorm_and_generate_rubrics` ("Re-grade a sample under...").
+    from click.testing import CliRunner
+
+    from rubric_eval.cli import COMMANDS, cli
+
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    text = "".join(result.output.split())  # the formatter wraps at spaces and after hyphens
+    for name in COMMANDS:
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None
+        first_sentence = "".join(command.get_short_help_str(limit=10_000).split())
+        assert name + first_sentence in text
