@@ -302,6 +302,9 @@ class Record(BaseModel):
     evaluation_input_tokens: int | None = None
     evaluation_output_tokens: int | None = None
     evaluation_cached: bool | None = None
+    # Several judge calls per record (repeats, a panel): how many came from the cache, and what they had cost.
+    evaluation_cached_calls: int | None = None
+    evaluation_cached_price: float | None = None
     evaluation_run_id: str | None = Field(default=None, description="The run that made these grades.")
 
     @model_validator(mode="before")

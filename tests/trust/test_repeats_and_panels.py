@@ -234,3 +234,40 @@ def test_panel_with_repeats_reports_each_judges_noise(engine_settings: EngineSet
     assert steady.identical_levels == 1.0 and steady.sem_judge == 0.0
     assert shaky.identical_levels is not None and shaky.identical_levels < 1.0
     assert shaky.sem_judge is not None and shaky.sem_judge > 0
+
+
+def test_panel_summary_counts_one_judge_s_cached_answers_as_cached_not_spent(
+    openai_env: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    # A panel whose first judge was already asked: the summary said "0 from cache" and counted the
+    # cached answers' original price as money spent by this run.
+    records, _ = planted_records(4, ["m"], seed=5)
+    (tmp_path / "outputs.json").write_text(json.dumps(records), encoding="utf-8")
+
+    def run(judges: str, out: str, *flags: str) -> str:
+        args = [
+            "evaluate",
+            "--input_path",
+            str(tmp_path / "outputs.json"),
+            "--output_path",
+            str(tmp_path / out),
+            "--evaluator_configs",
+            judges,
+            "--quiet",
+            *flags,
+        ]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        (line,) = [x for x in result.stdout.splitlines() if x.startswith("evaluate: ")]
+        return line.split("; 0 failed judge calls; ")[1]
+
+    first = run("gpt-5-mini", "a.json")
+    assert first.startswith("0 from cache; spent $")
+    spent_first = float(first.split("spent $")[1].split()[0])
+    alone = run("gpt-4.1-mini", "b.json", "--no_cache")  # what the second judge costs, left uncached
+    spent_alone = float(alone.split("spent $")[1].split()[0])
+    assert spent_first > 0 and spent_alone > 0
+    both = run("gpt-5-mini,gpt-4.1-mini", "c.json")
+    assert both == (
+        f"4 from cache; spent ${spent_alone:.4f} (answers from the cache had cost ${spent_first:.4f})"
+    )

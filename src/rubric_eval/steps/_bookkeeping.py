@@ -45,3 +45,14 @@ def sum_results(results: list[LLMResult[Any]]) -> LLMResult[Any]:
         attempts=sum(r.attempts for r in results),
         cached=all(r.cached for r in results),
     )
+
+
+def cached_share_fields(prefix: str, results: list[LLMResult[Any]]) -> dict[str, Any]:
+    """For a record graded by several calls (repeats): how many came from the cache and what they
+    had cost, so a partly cached record is not counted as money spent now. Empty for one call."""
+    if len(results) <= 1:
+        return {}
+    return {
+        f"{prefix}_cached_calls": sum(r.cached for r in results),
+        f"{prefix}_cached_price": round(sum(r.cost_usd for r in results if r.cached), 8),
+    }

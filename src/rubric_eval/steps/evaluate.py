@@ -25,7 +25,7 @@ from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_
 from rubric_eval.errors import InputError
 from rubric_eval.records import CriterionGrade, JudgeIssues, Record, Rubric
 from rubric_eval.reporting.scoring import instruction_score, level_scores
-from rubric_eval.steps._bookkeeping import bookkeeping_fields, sum_results
+from rubric_eval.steps._bookkeeping import bookkeeping_fields, cached_share_fields, sum_results
 from rubric_eval.trust import Aggregate, JudgeSample, combine_grades
 
 DEFAULT_TEMPLATE = "evaluate/v2"
@@ -390,6 +390,7 @@ def _graded_record(
         "judge_issues": JudgeIssues(**issues.model_dump()),  # every field set: all are written
         **extra,
         **bookkeeping_fields("evaluation", sum_results(answers)),
+        **cached_share_fields("evaluation", answers),
     }
     return record.model_copy(update=update)
 

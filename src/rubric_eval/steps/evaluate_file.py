@@ -32,7 +32,8 @@ _RECORD_KEY = re.compile(rb'"instruction"\s*:')
 
 @dataclass
 class EvaluationTally:
-    """Counts over evaluated records, for the command's summary (added one record at a time)."""
+    """Counts over evaluated records, for the command's summary (added one record at a time).
+    `cached` counts judge calls answered from the cache (one per record, or more with repeats or a panel)."""
 
     records: int = 0
     criteria: int = 0
@@ -65,7 +66,14 @@ class EvaluationTally:
             self.invented += len(issues.invented_criteria)
             self.unknown_levels += len(issues.unknown_levels)
         price = record.evaluation_price_per_example or 0.0
-        if record.evaluation_cached:
+        if record.evaluation_cached_calls is not None:
+            # Several calls (repeats, a panel), some perhaps from the cache: count calls, split the price.
+            cached_price = record.evaluation_cached_price or 0.0
+            self.cached += record.evaluation_cached_calls
+            self.cached_usd += cached_price
+            self.spent_usd += price - cached_price
+            self.unpriced += record.evaluation_cost_known is False
+        elif record.evaluation_cached:
             # An answer found in the cache cost nothing now; its original price is shown apart.
             self.cached += 1
             self.cached_usd += price

@@ -114,7 +114,22 @@ def _bookkeeping(judged: Sequence[Record]) -> dict[str, Any]:
         "evaluation_input_tokens": sum(r.evaluation_input_tokens or 0 for r in judged),
         "evaluation_output_tokens": sum(r.evaluation_output_tokens or 0 for r in judged),
         "evaluation_cached": all(bool(r.evaluation_cached) for r in judged),
+        # Each judge's answers may be partly cached: how many and what they had cost (see the tally).
+        "evaluation_cached_calls": sum(_cached_calls(r) for r in judged),
+        "evaluation_cached_price": round(sum(_cached_price(r) for r in judged), 8),
     }
+
+
+def _cached_calls(record: Record) -> int:
+    if record.evaluation_cached_calls is not None:
+        return record.evaluation_cached_calls
+    return int(bool(record.evaluation_cached))
+
+
+def _cached_price(record: Record) -> float:
+    if record.evaluation_cached_price is not None:
+        return record.evaluation_cached_price
+    return (record.evaluation_price_per_example or 0.0) if record.evaluation_cached else 0.0
 
 
 def _panel_entry(record: Record) -> dict[str, Any]:
