@@ -20,6 +20,7 @@ from rubric_eval._config import AnnotatorConfig, Step, resolve_config
 from rubric_eval._io import write_records
 from rubric_eval.datasets import load_benchmark
 from rubric_eval.engine import Engine, EngineSettings, RunTotals
+from rubric_eval.engine.providers import EMBEDDED_MODEL
 from rubric_eval.errors import ConfigError
 from rubric_eval.pipeline import report_evaluations, run_evaluation, summarize_evaluations, write_runs
 from rubric_eval.records import Record
@@ -30,7 +31,6 @@ from rubric_eval.steps.rubrics import generate_rubrics
 
 DEFAULT_OUTPUT_DIR = Path("rubric_eval_demo")
 DEFAULT_N_INSTRUCTIONS = 3
-EMBEDDED_MODEL = "smollm2-135m-instruct"
 
 # Decoding for the demo: short answers so the whole run takes ~1-2 minutes on 2 CPU cores.
 # Sampling with a fixed seed (reproducible) and a repeat penalty: greedy decoding makes a

