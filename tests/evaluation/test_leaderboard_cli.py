@@ -144,3 +144,12 @@ def test_reports_and_leaderboards_convert_to_dataframes() -> None:
     assert isinstance(frame, pd.DataFrame) and list(frame["model"]) == ["model-a"]
     with pytest.raises(ValueError, match="unknown level"):
         report.to_dataframe("nope")
+
+
+def test_category_table_names_a_flagged_run_with_its_status(board: Path) -> None:
+    # The model x category table listed the budget-stopped run as a second bare "strong" row.
+    code, out = lb("--leaderboard_path", str(board), "--judge", "judge", "--format", "markdown")
+    assert code == 0, out
+    table = out[out.index("Score per model and category") :]
+    assert "| strong | 9.00 |" in table
+    assert "| strong (budget_stopped: 1 of 12 scored) | 1.00 |" in table

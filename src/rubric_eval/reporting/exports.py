@@ -102,7 +102,9 @@ def view_markdown(view: LeaderboardView) -> list[str]:
         ]
         for row in view.rows:
             cells = " | ".join(fmt_number(row.categories.get(c)) for c in categories)
-            lines.append(f"| {escape_cell(row.model)} | {cells} |")
+            # A flagged run is named with its status, as in the ranked table (not a second bare row).
+            label = row.model + (f" ({row.status_text})" if row.flagged else "")
+            lines.append(f"| {escape_cell(label)} | {cells} |")
         lines.append("")
     lines += _comparison_table("Every pair", view.pairwise, view.alpha)
     if view.baseline is not None:
