@@ -23,6 +23,7 @@ from rubric_eval.records import (
     Rubric,
 )
 from rubric_eval.reporting import EvaluationReport, Leaderboard, generate_report, load_leaderboard
+from rubric_eval.runs import RunRecord
 from rubric_eval.steps.audit import audit
 from rubric_eval.steps.brainstorm import brainstorm_rubrics
 from rubric_eval.steps.evaluate import evaluate
@@ -50,6 +51,7 @@ __all__ = [
     "Record",
     "Rubric",
     "RubricEvalError",
+    "RunRecord",
     "__version__",
     "audit",
     "benchmark_names",
