@@ -42,6 +42,18 @@ def _jsonl_error(lineno: int, exc: json.JSONDecodeError) -> str:
     )
 
 
+def _check_single_record(data: dict[str, Any], path: str) -> None:
+    # A lone object without an instruction is another kind of file (a report, a leaderboard, a config):
+    # say so, rather than "record 0, field 'instruction': required field is missing".
+    if "instruction" not in data:
+        keys = ", ".join(list(data)[:6]) + (", ..." if len(data) > 6 else "")
+        raise InputError(
+            "expected a JSON list of records (or one record with 'instruction'), "
+            f"got one JSON object with keys: {keys or 'none'}",
+            path=path,
+        )
+
+
 def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a JSON list of objects (or JSONL) without validating the fields."""
     p = Path(path)
@@ -80,6 +92,7 @@ def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             raise InputError("the JSON is nested too deeply to read", path=str(p)) from None
         if isinstance(data, dict):
             # A single record is accepted as a list of one.
+            _check_single_record(data, str(p))
             data = [data]
         if not isinstance(data, list):
             raise InputError(f"expected a JSON list of records, got {type(data).__name__}", path=str(p))
@@ -171,6 +184,7 @@ def _iter_json_list(handle: TextIO, path: str) -> Iterator[Any]:
             raise invalid(text.pos, "Extra data")
         if not isinstance(data, dict):
             raise InputError(f"expected a JSON list of records, got {type(data).__name__}", path=path)
+        _check_single_record(data, path)
         yield data  # a single record is accepted as a list of one
         return
     text.pos += 1

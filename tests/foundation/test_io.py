@@ -6,6 +6,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,14 @@ def test_broken_jsonl_line_names_line_and_column_in_both_readers(tmp_path: Path)
         assert "in.jsonl" in message
         assert "line 2 column 19: Invalid control character at" in message
         assert "one JSON object per line" in message
+
+
+@pytest.mark.parametrize("read", [read_raw, lambda p: list(iter_raw(p))])
+def test_a_lone_object_without_instruction_is_named_as_another_kind_of_file(tmp_path: Path, read: Any) -> None:
+    # A leaderboard or report JSON passed as input read as "record 0, field 'instruction': required".
+    path = tmp_path / "leaderboard.json"
+    path.write_text(json.dumps({"format_version": 1, "runs": []}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"expected a JSON list of records .* keys: format_version, runs"):
+        read(path)
+    path.write_text(json.dumps({"instruction": "q"}), encoding="utf-8")
+    assert read(path) == [{"instruction": "q"}]  # one record is still a list of one
