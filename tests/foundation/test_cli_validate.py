@@ -150,3 +150,15 @@ def test_top_level_help_lists_every_command_with_its_whole_first_sentence() -> N
         assert command is not None
         first_sentence = "".join(command.get_short_help_str(limit=10_000).split())
         assert name + first_sentence in text
+
+
+def test_audit_help_shows_each_default_check_whole() -> None:
+    # At 80 columns audit --help printed "[default: pa" / "dding,injection,shuffle_criteria,no_referenc" / "e,...".
+    from click.testing import CliRunner
+
+    from rubric_eval.cli import cli
+
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["audit", "--help"])
+    assert result.exit_code == 0, result.output
+    words = set(result.output.replace(",", " ").replace(")", " ").split())
+    assert {"padding", "injection", "shuffle_criteria", "no_reference", "self_preference"} <= words

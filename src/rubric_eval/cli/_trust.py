@@ -159,8 +159,9 @@ def _num(value: float | None) -> str:
 @click.option(
     "--checks",
     default=",".join(("padding", "injection", "shuffle_criteria", "no_reference", "self_preference")),
-    show_default=True,
-    help="Comma-separated checks to run.",
+    # Not click's "[default: ...]": the bare list has no spaces, and the wrapper cut it mid-word.
+    help="Comma-separated checks to run (default: all of padding, injection, shuffle_criteria, "
+    "no_reference, self_preference).",
 )
 @click.option(
     "--sample_size", type=click.IntRange(min=2), default=50, show_default=True, help="Answers re-graded."
