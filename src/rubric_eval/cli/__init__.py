@@ -140,6 +140,12 @@ def _interrupted_line(signal_name: str) -> str:
     from rubric_eval.engine import answers_saved_in_process
 
     saved = answers_saved_in_process()
+    if saved == 0:
+        # "0 new answers are saved ...; rerunning resumes" misled after --no_cache or an early stop.
+        return (
+            f"Stopped by {signal_name}: no new answer was saved in the LLM cache (none had finished, or "
+            "--no_cache); rerunning the same command asks for every answer again."
+        )
     return (
         f"Stopped by {signal_name}: {saved} new answers are saved in the LLM cache; rerunning the same "
         "command resumes (saved answers are not asked for again)."
