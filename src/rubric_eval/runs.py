@@ -321,7 +321,7 @@ class _ModelTally:
         self.instructions: set[str] = set()
         self.names: set[str] = set()
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, digest: str) -> None:
         counts = run_counts([record])
         for field in RunCounts.model_fields:
             setattr(self.counts, field, getattr(self.counts, field) + getattr(counts, field))
@@ -329,10 +329,13 @@ class _ModelTally:
         for field in CallTotals.model_fields:
             setattr(self.totals, field, getattr(self.totals, field) + getattr(totals, field))
         self.latency += record.evaluation_time_per_example or 0.0
-        self.digests.add(pair_digest(record))
+        self.digests.add(digest)
         self.instructions.add(hashlib.sha256(record.instruction.strip().encode()).hexdigest())
         if record.dataset_name:
             self.names.add(record.dataset_name)
+
+
+_DIGEST_MEMO = 4096
 
 
 class RunTally:
@@ -346,13 +349,36 @@ class RunTally:
         self.run_id = run_id
         self.unknown_model = unknown_model
         self.models: dict[str, _ModelTally] = {}
+        # (instruction, rubric content) -> pair digest: tens of models' records repeat each pair, and
+        # the digest (rubric normalised and serialised, then hashed) is most of this tally's cost.
+        self._digests: dict[tuple[str, tuple[object, ...]], str] = {}
+
+    def _pair_digest(self, record: Record) -> str:
+        rubric = record.rubric
+        content: tuple[object, ...] = (
+            ()
+            if rubric is None
+            else tuple(
+                (row.criterion, row.weight, tuple(row.performance_to_description.items()))
+                for row in rubric.criteria
+            )
+        )
+        key = (record.instruction, content)
+        digest = self._digests.get(key)
+        if digest is None:
+            if len(self._digests) >= _DIGEST_MEMO:
+                self._digests.clear()  # bounded memory whatever the number of distinct pairs
+            digest = self._digests[key] = pair_digest(record)
+        return digest
 
     def add(self, record: Record) -> Record:
         update: dict[str, object] = {"evaluation_run_id": self.run_id}
         if record.model is None and self.unknown_model is not None:
             update["model"] = self.unknown_model
         record = record.model_copy(update=update)
-        self.models.setdefault(record.model or "unknown model", _ModelTally()).add(record)
+        self.models.setdefault(record.model or "unknown model", _ModelTally()).add(
+            record, self._pair_digest(record)
+        )
         return record
 
     def runs(

@@ -195,3 +195,51 @@ def test_sigkill_halfway_then_rerun_repeats_no_finished_call(
     assert len(second_run) == n - finished  # zero repeated calls for what had finished
     assert set(second_run) | set(first_run) == {f"q{i}" for i in range(n)}
     assert len(set(second_run)) == len(second_run)
+
+
+def test_cache_keys_are_the_sha256_of_the_whole_canonical_material() -> None:
+    # The schema's JSON is memoised per schema object and spliced in; the key must stay exactly the
+    # digest of the whole material encoded at once (as before), whatever the texts and the schema.
+    import hashlib
+    import json
+
+    from rubric_eval.engine import ChatMessage, ModelConfig
+    from rubric_eval.engine._cache import KEY_VERSION, cache_key
+
+    def reference(config: ModelConfig, messages: list[ChatMessage], schema: object, repeat: int) -> str:
+        material = {
+            "v": KEY_VERSION,
+            "provider": config.provider,
+            "endpoint": "http://x/v1",
+            "model": config.model,
+            "messages": [[m.role, m.content] for m in messages],
+            "params": config.params,
+            "schema": schema,
+            "template": "evaluate/v2@abc",
+            "repeat": repeat,
+        }
+        text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    config = ModelConfig(
+        name="j", provider="openai", model="m", params={"temperature": 0.5, "z": [1, {"b": 2}]}
+    )
+    schema = {"type": "object", "properties": {"Zeta \u00e9": {"enum": ["good", "bad"]}, "alpha": {}}}
+    messages = [
+        ChatMessage(role="system", content='Grade "fairly" \u2028 \\ </x>'),
+        ChatMessage(role="user", content='"\u0000schema\u0000" \ud800 \u65e5\u672c'),
+    ]
+    other = {"type": "object", "properties": {"alpha": {"enum": ["x"]}}}
+    keys = []
+    for s, repeat in ((schema, 0), (schema, 0), (None, 0), (other, 1), (dict(schema), 0), (schema, 2)):
+        key = cache_key(
+            config,
+            endpoint="http://x/v1",
+            messages=messages,
+            response_schema=s,
+            template_key="evaluate/v2@abc",
+            repeat_index=repeat,
+        )
+        assert key == reference(config, messages, s, repeat)
+        keys.append(key)
+    assert keys[0] == keys[1] == keys[4] and len(set(keys)) == 4

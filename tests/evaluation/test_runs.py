@@ -82,3 +82,36 @@ def test_holm_adjustment_by_hand() -> None:
     assert holm_adjust([0.04, 0.01, None, 0.02]) == pytest.approx([0.04, 0.03, None, 0.04])
     assert holm_adjust([0.5, 0.9]) == [1.0, 1.0]
     assert holm_adjust([]) == []
+
+
+def test_streamed_tally_identifies_the_dataset_like_the_whole_list() -> None:
+    # RunTally remembers each (instruction, rubric) pair's digest; records of several models repeat
+    # the pairs, and a rubric differing only in a weight or a description is another pair.
+    from rubric_eval.runs import JudgeIdentity, RunSettings, RunTally
+
+    base = records()
+    changed = base[0].dump()
+    changed["rubric"][0]["weight"] += 1
+    reworded = base[1].dump()
+    reworded["rubric"][0]["performance_to_description"] = {
+        level: text + "!" for level, text in reworded["rubric"][0]["performance_to_description"].items()
+    }
+    variants = [Record.model_validate(changed), Record.model_validate(reworded)]
+    stream = [
+        Record.model_validate({**r.dump(), "model": model}) for model in ("m1", "m2") for r in base + variants
+    ]
+    tally = RunTally(run_id="r")
+    for r in stream:
+        tally.add(r)
+    runs = tally.runs(
+        judge=JudgeIdentity(name="j"),
+        dataset_name=None,
+        input_path=None,
+        settings=RunSettings(),
+        started_at="2026-01-01T00:00:00+00:00",
+        finished_at="2026-01-01T00:00:00+00:00",
+        wall_time_s=None,
+    )
+    assert [run.dataset.fingerprint for run in runs] == [dataset_fingerprint(base + variants)] * 2
+    assert dataset_fingerprint(base + variants) != dataset_fingerprint(base)
+    assert len({dataset_fingerprint([r]) for r in base + variants}) == 5

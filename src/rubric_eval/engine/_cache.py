@@ -55,6 +55,26 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("rubric_eval", appauthor=False))
 
 
+def _key_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+_SCHEMA_MEMO: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _schema_json(schema: dict[str, Any] | None) -> str:
+    if schema is None:
+        return "null"
+    hit = _SCHEMA_MEMO.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    if len(_SCHEMA_MEMO) >= 4096:
+        _SCHEMA_MEMO.clear()
+    text = _key_json(schema)
+    _SCHEMA_MEMO[id(schema)] = (schema, text)  # the reference keeps the id from being reused
+    return text
+
+
 def cache_key(
     config: ModelConfig,
     *,
@@ -65,18 +85,21 @@ def cache_key(
     repeat_index: int,
 ) -> str:
     """SHA-256 of what determines the answer; stable across runs, processes and machines."""
-    material = {
-        "v": KEY_VERSION,
-        "provider": config.provider,
-        "endpoint": endpoint,
-        "model": config.model,
-        "messages": [[m.role, m.content] for m in messages],
-        "params": config.params,
-        "schema": response_schema,
-        "template": template_key,
-        "repeat": repeat_index,
-    }
-    encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    # The keys in sorted order: the schema's canonical JSON sits between "repeat" and "template". It is
+    # one shared object per rubric, used by tens of calls, so its text is memoised and spliced in:
+    # exactly the bytes of encoding the whole material at once (keys from before are unchanged).
+    head = _key_json(
+        {
+            "endpoint": endpoint,
+            "messages": [[m.role, m.content] for m in messages],
+            "model": config.model,
+            "params": config.params,
+            "provider": config.provider,
+            "repeat": repeat_index,
+        }
+    )
+    tail = _key_json({"template": template_key, "v": KEY_VERSION})
+    encoded = f'{head[:-1]},"schema":{_schema_json(response_schema)},{tail[1:]}'
     # surrogatepass: text with a lone surrogate (invalid Unicode from a bad decoder upstream) still
     # gets a key; every valid text encodes exactly as before, so existing keys are unchanged.
     return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
