@@ -227,3 +227,33 @@ def test_max_instances_keeps_the_first_records(engine_settings: EngineSettings) 
     out = evaluate([record(i) for i in range(5)], evaluator=JUDGE, engine=engine, max_instances=2)
     assert [r["id"] for r in out] == [0, 1]
     assert len(provider.requests) == 2
+
+
+def test_an_accepted_answer_is_interpreted_once_and_only_for_its_own_rubric() -> None:
+    # The re-ask check keeps its interpretation of an accepted answer for the grading; it is handed
+    # out once, only for that very answer and a rubric with the same criteria and levels.
+    from rubric_eval.steps.evaluate import _AcceptedAnswers, interpret_answer
+
+    first = Rubric.model_validate(
+        [
+            {"criterion": "A", "weight": 60, "performance_to_description": {"good": "g", "bad": "b"}},
+            {"criterion": "B", "weight": 40, "performance_to_description": {"good": "g", "bad": "b"}},
+        ]
+    )
+    copy = Rubric.model_validate(first.model_dump())
+    renamed = Rubric.model_validate(
+        [{**row, "criterion": row["criterion"] + "x"} for row in first.model_dump()]
+    )
+    answer = {"A": {"level": "good", "feedback": "f"}, "B": {"level": "bad", "feedback": ""}}
+    kept = _AcceptedAnswers(limit=2)
+    graded = interpret_answer(first, answer)
+    kept.keep(first, answer, graded)
+    assert kept.take(copy, dict(answer)) is None  # an equal but other answer object
+    kept.keep(first, answer, graded)
+    assert kept.take(copy, answer) is graded
+    assert kept.take(copy, answer) is None  # once
+    kept.keep(first, answer, graded)
+    assert kept.take(renamed, answer) is None
+    for _ in range(3):  # bounded
+        kept.keep(first, {"n": _}, graded)
+    assert len(kept._entries) <= 2

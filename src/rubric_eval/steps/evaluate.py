@@ -183,7 +183,14 @@ def answer_problem(rubric: Rubric, answer: Any) -> str | None:
 
     Invented criteria alone do not trigger a re-ask: they are dropped and counted.
     """
-    _, issues = interpret_answer(rubric, answer)
+    graded = interpret_answer(rubric, answer)
+    problem = _problem(rubric, graded[1])
+    if problem is None:
+        _accepted.keep(rubric, answer, graded)
+    return problem
+
+
+def _problem(rubric: Rubric, issues: JudgeIssues) -> str | None:
     parts = []
     if issues.missing_criteria:
         parts.append("grade every criterion; missing: " + ", ".join(map(json.dumps, issues.missing_criteria)))
@@ -304,9 +311,39 @@ def _check_gradable(record: Record, index: int, source: str) -> None:
         )
 
 
+class _AcceptedAnswers:
+    """The interpretation of each answer the re-ask check accepted, until its record takes it: the
+    check (in the engine) and the grading would otherwise interpret every answer twice. Entries hold
+    their answer, so an id is not reused while its entry lives; bounded, since a call that fails
+    after its check (e.g. the run is stopped) never takes its entry."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._entries: dict[int, tuple[Any, Rubric, tuple[list[CriterionGrade], JudgeIssues]]] = {}
+
+    def keep(self, rubric: Rubric, answer: Any, graded: tuple[list[CriterionGrade], JudgeIssues]) -> None:
+        if len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[id(answer)] = (answer, rubric, graded)
+
+    def take(self, rubric: Rubric, answer: Any) -> tuple[list[CriterionGrade], JudgeIssues] | None:
+        entry = self._entries.pop(id(answer), None)
+        if entry is None or entry[0] is not answer:
+            return None
+        # The interpretation depends on the criteria names and the levels only (records of several
+        # models carry equal copies of a rubric; comparing whole rubrics would cost what it saves).
+        kept = entry[1]
+        if kept is not rubric and (kept.names != rubric.names or kept.levels != rubric.levels):
+            return None
+        return entry[2]
+
+
+_accepted = _AcceptedAnswers()
+
+
 def _grades_from_result(rubric: Rubric, result: LLMResult[Any]) -> tuple[list[CriterionGrade], JudgeIssues]:
     if result.ok:
-        return interpret_answer(rubric, result.value)
+        return _accepted.take(rubric, result.value) or interpret_answer(rubric, result.value)
     reason = result.error or "the judge call failed"
     # Salvage what a failed (e.g. still incomplete after re-asks) answer did grade.
     if result.text:
