@@ -43,6 +43,12 @@ def stanford_instructions(shared_data: Path, tmp_path: Path) -> Path:
     return write(tmp_path / "instructions.json", records)
 
 
+def is_save_response(response: Any) -> bool:
+    """The banner reads "Saved 1 instruction(s)." after every save, so a second save is awaited by its
+    response (the file is written before the server answers), not by the banner alone."""
+    return bool(response.url.endswith("/api/save"))
+
+
 def row(page: Any, i: int) -> Any:
     return page.locator("#grid tbody tr").nth(i)
 
@@ -173,7 +179,8 @@ def test_expert_workflow_on_the_stanford_ml_problems(
         cell(page, 2, "fair").locator("button.revert").click()
         expect(cell(page, 2, "fair").locator("textarea")).to_have_value(draft_fair)
         expect(cell(page, 2, "fair").locator(".marker del")).to_have_count(0)
-        page.click("#save-button")
+        with page.expect_response(is_save_response):
+            page.click("#save-button")
         expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         page.locator("#history-box summary").click()
         expect(page.locator("#history > li")).to_have_count(2)
@@ -233,7 +240,8 @@ def test_a_concurrent_edit_from_a_second_tab_is_detected_not_lost(
         # B starts editing a cell; A edits the same cell and saves first.
         cell(b, 0, "good").locator("textarea").fill("B's wording")
         cell(a, 0, "good").locator("textarea").fill("A's wording")
-        a.keyboard.press("Control+s")
+        with a.expect_response(is_save_response):
+            a.keyboard.press("Control+s")
         expect(a.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         # B's page notices the file changed and keeps the unsaved edit.
         expect(b.locator("#banner")).to_contain_text("The file changed on disk", timeout=8000)
@@ -246,7 +254,8 @@ def test_a_concurrent_edit_from_a_second_tab_is_detected_not_lost(
         expect(cell(b, 0, "good").locator("textarea")).to_have_value("B's wording")  # not lost
         assert read(path)[0]["rubric"][0]["performance_to_description"]["good"] == "A's wording"
         # B keeps theirs... B's own: the file now holds B's wording; the history names both.
-        conflict.locator("button.keep-mine").click()
+        with b.expect_response(is_save_response):
+            conflict.locator("button.keep-mine").click()
         expect(b.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         expect(b.locator("#conflicts")).to_be_hidden()
         saved = read(path)[0]
@@ -258,7 +267,8 @@ def test_a_concurrent_edit_from_a_second_tab_is_detected_not_lost(
         open_record(b, "r1")
         cell(b, 1, "poor").locator("textarea").fill("B again")
         cell(a, 1, "poor").locator("textarea").fill("A again")
-        a.click("#save-button")
+        with a.expect_response(is_save_response):
+            a.click("#save-button")
         expect(a.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         b.click("#save-button")
         expect(b.locator("#conflict-list li.conflict")).to_have_count(1)
@@ -319,7 +329,8 @@ def test_hostile_text_is_displayed_never_executed(
         # An edit with hostile text goes through the conflict and history views as text too.
         page.fill("#reviewer", '<img src=x onerror=alert("reviewer")>')
         cell(page, 0, "good").locator("textarea").fill(HOSTILE["cell"])
-        page.keyboard.press("Control+s")
+        with page.expect_response(is_save_response):
+            page.keyboard.press("Control+s")
         expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         page.locator("#history-box summary").click()
         expect(page.locator("#history > li").first).to_contain_text('<img src=x onerror=alert("reviewer")>')
@@ -362,7 +373,8 @@ def test_llm_suggestions_are_accepted_or_rejected_and_a_rubric_is_drafted_from_a
         suggestions.first.locator("button.accept").click()
         checklist = row(page, 0).locator("textarea").input_value()
         assert checklist and checklist != "check Correctness"
-        page.keyboard.press("Control+s")
+        with page.expect_response(is_save_response):
+            page.keyboard.press("Control+s")
         expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         saved = read(path)[0]
         assert saved["rubric"][0]["performance_to_description"]["fair"] == suggested
@@ -378,7 +390,8 @@ def test_llm_suggestions_are_accepted_or_rejected_and_a_rubric_is_drafted_from_a
         page.click("#tab-rubric")
         expect(page.locator("#draft-rubric")).to_be_disabled()
         page.select_option("#status", "approved")
-        page.click("#save-button")
+        with page.expect_response(is_save_response):
+            page.click("#save-button")
         expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         expect(page.locator("#draft-rubric")).to_be_enabled()
         page.click("#draft-rubric")
@@ -387,7 +400,8 @@ def test_llm_suggestions_are_accepted_or_rejected_and_a_rubric_is_drafted_from_a
         suggestions.first.locator("button.accept").click()
         expect(page.locator("#grid tbody tr")).to_have_count(2)
         expect(page.locator("#status")).to_have_value("in review")
-        page.click("#save-button")
+        with page.expect_response(is_save_response):
+            page.click("#save-button")
         expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         drafted = read(path)[2]
         assert [c["criterion"] for c in drafted["rubric"]] == ["Code", "Tests"]
@@ -442,7 +456,8 @@ def test_criteria_are_added_removed_reordered_and_reweighted_in_the_table(
         page.locator("#removed button.revert").click()
         expect(page.locator("#grid tbody tr")).to_have_count(4)
         row(page, 3).locator("button.remove").click()
-        page.keyboard.press("Control+s")
+        with page.expect_response(is_save_response):
+            page.keyboard.press("Control+s")
         expect(page.locator("#banner")).to_have_text("Saved 1 instruction(s).")
         assert watched.errors == [] and watched.dialogs == []
     diffed = rubric_eval(tmp_path, "diff", "--input_path", "rubrics.json", "--format", "json")
