@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,18 @@ def to_records(
 
         raw = [{k: v for k, v in row.items() if not _is_missing(v)} for row in data.to_dict(orient="records")]
         return parse_records(raw, path=source), lambda out: pd.DataFrame([r.dump() for r in out])
+    if isinstance(data, (str, bytes, os.PathLike, dict, Record)):
+        # list() of a path or a record iterates its characters or keys: "record 0: ... got str".
+        from rubric_eval.errors import InputError
+
+        what = (
+            "one record (pass a list of records)"
+            if isinstance(data, (dict, Record))
+            else ("a path (read the file with rubric_eval.read_records(path) and pass the records)")
+        )
+        raise InputError(
+            f"expected a list of records (dicts or Records) or a DataFrame, got {what}", path=source
+        )
     items = list(data)
     if all(isinstance(item, Record) for item in items):
         return list(items), lambda out: out
