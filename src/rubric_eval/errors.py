@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+INTERRUPTED = "interrupted"
+"""Starts the error of a judge call that Ctrl-C or SIGTERM stopped (run status ``interrupted``)."""
+
 
 class RubricEvalError(Exception):
     """Base class of every error rubric-eval raises on purpose."""
@@ -62,3 +67,22 @@ class DryRun(Exception):
     def __init__(self, lines: list[str]) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+
+
+class EvaluationInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped grading: carries every record, the graded ones with their grades and
+    the rest unscored with an ``interrupted`` error, so the run can still be recorded as ``interrupted``.
+    A `KeyboardInterrupt`, so code that does not know it stops as before."""
+
+    def __init__(self, records: list[Any]) -> None:
+        super().__init__("interrupted")
+        self.records = records
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """An interrupted evaluation with its evaluated records and their ``interrupted`` run records."""
+
+    def __init__(self, evaluations: list[Any], runs: list[Any]) -> None:
+        super().__init__("interrupted")
+        self.evaluations = evaluations
+        self.runs = runs

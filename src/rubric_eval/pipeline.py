@@ -15,6 +15,7 @@ judge is already there), a file written for another model or judge is never over
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -30,7 +31,7 @@ from rubric_eval._config import AnnotatorConfig, is_none, resolve_config
 from rubric_eval._io import atomic_write_text, check_writable, iter_records, write_records
 from rubric_eval._templates import load_template
 from rubric_eval.engine import Engine
-from rubric_eval.errors import InputError
+from rubric_eval.errors import EvaluationInterrupted, InputError, RubricEvalError, RunInterrupted
 from rubric_eval.records import Record
 from rubric_eval.reporting import (
     LEADERBOARD_FILE,
@@ -60,6 +61,7 @@ from rubric_eval.trust import AuditReport, MetaEvaluation
 Judge = AnnotatorConfig | JudgingPlan
 
 DEFAULT_RUNS_DIR = Path("rubric_eval_runs")
+logger = logging.getLogger(__name__)
 # Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
 _GENERIC_STEMS = frozenset({"outputs", "evaluations", "records", "data", "input", "instructions"})
 
@@ -108,7 +110,11 @@ def run_evaluation(
     plan = as_plan(evaluator)
     tally = RunTally(run_id=new_run_id())
     started_at, t0 = utc_now(), time.monotonic()
-    graded = evaluate_with_plan(records, plan, engine=engine, source=source)
+    try:
+        graded = evaluate_with_plan(records, plan, engine=engine, source=source)
+        interrupted = False
+    except EvaluationInterrupted as stop:  # Ctrl-C / SIGTERM: what was graded is kept and counted
+        graded, interrupted = stop.records, True
     evaluations = [tally.add(r) for r in graded]
     runs = tally.runs(
         judge=plan_identity(plan),
@@ -118,7 +124,10 @@ def run_evaluation(
         started_at=started_at,
         finished_at=utc_now(),
         wall_time_s=time.monotonic() - t0,
+        interrupted=interrupted,
     )
+    if interrupted:
+        raise RunInterrupted(evaluations, runs)
     return evaluations, runs
 
 
@@ -491,15 +500,33 @@ def run_one_step(
         max_concurrency=engine.settings.max_concurrency,
         use_cache=engine.settings.use_cache,
     )
-    evaluations, runs = run_evaluation(
-        records,
-        evaluator=evaluator,
-        engine=engine,
-        source=str(source),
-        input_path=str(source),
-        dataset=dataset,
-        settings=settings,
-    )
+    try:
+        evaluations, runs = run_evaluation(
+            records,
+            evaluator=evaluator,
+            engine=engine,
+            source=str(source),
+            input_path=str(source),
+            dataset=dataset,
+            settings=settings,
+        )
+    except RunInterrupted as stop:
+        # Ctrl-C / SIGTERM: the run is recorded (status `interrupted`, a flagged and unranked
+        # leaderboard row that never replaces a complete one), then the interrupt goes on.
+        try:
+            _record_interrupted(
+                stop,
+                folder=folder,
+                source=source,
+                input_path=input_path,
+                evaluator=evaluator,
+                dataset=dataset,
+                leaderboard_path=leaderboard_path,
+                overwrite=overwrite,
+            )
+        except (RubricEvalError, OSError) as exc:  # the interrupt still ends the run, as asked
+            logger.warning("the interrupted run was not recorded: %s", exc)
+        raise
     models = frozenset(r.model or "unknown model" for r in evaluations)
     name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
     complete = all(run.complete for run in runs)
@@ -541,6 +568,42 @@ def run_one_step(
         bool(r.judge_issues and r.judge_issues.error and r.output_error is None) for r in evaluations
     )
     return OneStepResult(report, evaluations, files, outputs_path, failed)
+
+
+def _record_interrupted(
+    stop: RunInterrupted,
+    *,
+    folder: Path,
+    source: Path,
+    input_path: Path | None,
+    evaluator: Judge,
+    dataset: str | None,
+    leaderboard_path: Path | str | None,
+    overwrite: bool,
+) -> None:
+    """Write an interrupted run's evaluations, run log, report and leaderboard row (no summary: that
+    would be more LLM calls). Its files take the ``.partial`` names beside a complete run's."""
+    evaluations: list[Record] = stop.evaluations
+    models = frozenset(r.model or "unknown model" for r in evaluations)
+    if not models:
+        return
+    name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
+    files = choose_output_files(
+        folder, name=name, models=models, judge=as_plan(evaluator).name, complete=False, overwrite=overwrite
+    )
+    if input_path is not None and input_path.resolve() in {p.resolve() for p in files.all}:
+        return  # never over the input; the one-step run refuses this before writing anything
+    write_records(evaluations, files.evaluations)
+    write_runs(files.evaluations, stop.runs)
+    board_path = folder / LEADERBOARD_FILE if leaderboard_path == "default" else leaderboard_path
+    report = report_evaluations(
+        evaluations,
+        runs=stop.runs,
+        dataset=dataset,
+        leaderboard_path=None if board_path is None else Path(board_path),
+        source=str(files.evaluations),
+    )
+    report.write(files.report)
 
 
 def _guard_outputs(path: Path, model: str) -> None:

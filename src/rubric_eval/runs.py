@@ -23,12 +23,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rubric_eval.engine import BUDGET_EXHAUSTED, ModelConfig
+from rubric_eval.errors import INTERRUPTED
 from rubric_eval.records import Record
 
 RUN_FORMAT_VERSION = 1
 RunStatus = Literal["complete", "partial", "interrupted", "budget_stopped", "failed"]
 RUN_STATUSES: tuple[RunStatus, ...] = ("complete", "partial", "interrupted", "budget_stopped", "failed")
-INTERRUPTED = "interrupted"
 
 
 class ScoreSummary(BaseModel):

@@ -22,7 +22,7 @@ from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval._templates import PromptTemplate, load_template
 from rubric_eval._text import escape_cell
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_json, run_blocking
-from rubric_eval.errors import InputError
+from rubric_eval.errors import INTERRUPTED, EvaluationInterrupted, InputError
 from rubric_eval.records import CriterionGrade, JudgeIssues, Record, Rubric
 from rubric_eval.reporting.scoring import instruction_score, level_scores
 from rubric_eval.steps._bookkeeping import bookkeeping_fields, cached_share_fields, sum_results
@@ -534,18 +534,28 @@ def evaluate_records(
 
     n_calls = n_judge_samples * sum(_generation_error(r) is None for r in records)
     if n_calls:
-        run_blocking(
-            agrade(
-                _by_instruction(records),
-                emit,
-                config=config,
-                engine=engine or Engine(),
-                source=source,
-                n_judge_samples=n_judge_samples,
-                aggregate=aggregate,
-                total=n_calls,
+        try:
+            run_blocking(
+                agrade(
+                    _by_instruction(records),
+                    emit,
+                    config=config,
+                    engine=engine or Engine(),
+                    source=source,
+                    n_judge_samples=n_judge_samples,
+                    aggregate=aggregate,
+                    total=n_calls,
+                )
             )
-        )
+        except KeyboardInterrupt:
+            # What was graded before Ctrl-C / SIGTERM is kept; the rest is unscored, "interrupted".
+            stopped = LLMResult[Any](ok=False, error=f"{INTERRUPTED}: the run was stopped before this call")
+            raise EvaluationInterrupted(
+                [
+                    done if done is not None else _graded_record(record, config, [stopped], aggregate)
+                    for record, done in zip(records, out, strict=True)
+                ]
+            ) from None
     else:
         for index, record in enumerate(records):
             emit(index, _not_generated(record, config, aggregate))

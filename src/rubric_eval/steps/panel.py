@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine
-from rubric_eval.errors import ConfigError
+from rubric_eval.errors import ConfigError, EvaluationInterrupted
 from rubric_eval.records import CriterionGrade, JudgeIssues, Record
 from rubric_eval.reporting.scoring import level_scores
 from rubric_eval.steps.evaluate import combine_issues, evaluate_records, graded_fields
@@ -149,30 +149,39 @@ def evaluate_with_plan(
     """Grade records as the plan says (see the module doc); one engine for every judge."""
     engine = engine or Engine()
     records = list(records)
-    per_judge = [
-        evaluate_records(
-            records,
-            config=config,
-            engine=engine,
-            source=source,
-            n_judge_samples=plan.n_judge_samples,
-            aggregate=plan.aggregate,
-        )
-        for config in plan.evaluators
-    ]
+    try:
+        per_judge = [
+            evaluate_records(
+                records,
+                config=config,
+                engine=engine,
+                source=source,
+                n_judge_samples=plan.n_judge_samples,
+                aggregate=plan.aggregate,
+            )
+            for config in plan.evaluators
+        ]
+    except EvaluationInterrupted:
+        if len(plan.evaluators) == 1:
+            raise
+        # A panel's grades exist only once every judge has graded: no interrupted panel run record.
+        raise KeyboardInterrupt from None
     if len(per_judge) == 1:
         return per_judge[0]
     disagreeing = [i for i in range(len(records)) if _disagree([judged[i] for judged in per_judge])]
     escalated: dict[int, Record] = {}
     if plan.escalate_to is not None and disagreeing:
-        strong = evaluate_records(
-            [records[i] for i in disagreeing],
-            config=plan.escalate_to,
-            engine=engine,
-            source=source,
-            n_judge_samples=plan.n_judge_samples,
-            aggregate=plan.aggregate,
-        )
+        try:
+            strong = evaluate_records(
+                [records[i] for i in disagreeing],
+                config=plan.escalate_to,
+                engine=engine,
+                source=source,
+                n_judge_samples=plan.n_judge_samples,
+                aggregate=plan.aggregate,
+            )
+        except EvaluationInterrupted:
+            raise KeyboardInterrupt from None  # as above: the panel's grades are not complete
         escalated = dict(zip(disagreeing, strong, strict=True))
     disagree_set = set(disagreeing)
     out = []
