@@ -391,7 +391,7 @@ def choose_output_files(
 def guard_file(
     path: Path,
     *,
-    models: frozenset[str],
+    models: frozenset[str] | Callable[[], frozenset[str]],
     judges: frozenset[str],
     overwrite: bool,
     report: bool = False,
@@ -400,11 +400,16 @@ def guard_file(
     """Refuse to replace an evaluations file (or, with ``report``, a report) written for another model
     or judge. Judges are compared by what defines them when both sides know it (``judge_keys``: two
     spellings of one config are one judge), else by name. An empty ``models`` (no input records) is
-    left to the step's own error."""
-    if overwrite or not models:
+    left to the step's own error. ``models`` may be a function (e.g. a pass over a large input): it
+    is called only when there is a file to guard."""
+    if overwrite:
         return
     owner = report_owner(path) if report else evaluations_owner(path)
     if owner is None:
+        return
+    if callable(models):
+        models = models()
+    if not models:
         return
     same_judge = owner.judge_keys <= judge_keys if owner.judge_keys and judge_keys else owner.judges <= judges
     if owner.models != models or not same_judge:

@@ -116,3 +116,22 @@ def test_input_warnings_while_streaming(openai_env: OpenAICompatibleServer, tmp_
     assert "duplicate ids (results cannot be told apart): 0 (m0)" in result.output
     assert "empty answers (graded as given): record 6 (id=0)" in result.output
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 7
+
+
+def test_evaluations_of_other_models_are_not_replaced_and_the_same_models_are(
+    openai_env: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    # The input's models are read only when the output file already exists: then they decide.
+    first, other = tmp_path / "outputs.json", tmp_path / "other.json"
+    first.write_text(json.dumps(_records(8)))
+    other.write_text(json.dumps([{**r, "model": "someone-else"} for r in _records(8)]))
+    out, cache = tmp_path / "evaluations.json", tmp_path / "cache"
+    assert _evaluate(first, out, cache).exit_code == 0
+    kept = out.read_text()
+    refused = _evaluate(other, out, cache)
+    assert refused.exit_code == 2 and "--overwrite" in refused.output and "someone-else" in refused.output
+    assert out.read_text() == kept
+    again = _evaluate(first, out, cache)  # the same models and judge: a rerun may replace its own file
+    assert again.exit_code == 0, again.output
+    assert _evaluate(other, out, cache, "--overwrite").exit_code == 0
+    assert {r["model"] for r in json.loads(out.read_text())} == {"someone-else"}

@@ -192,7 +192,8 @@ def evaluate(
     unknown_model = model_from_path(input_path)
     guard_file(
         output_path,
-        models=input_models(input_path, unknown_model),
+        # Read only when the output exists: no pass over the whole input before the first request.
+        models=lambda: input_models(input_path, unknown_model),
         judges=frozenset({plan.name}),
         overwrite=overwrite,
         judge_keys=frozenset({plan_identity(plan).key}),
