@@ -7,6 +7,7 @@ allow extra fields so that a step adds fields and never drops the user's.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import (
@@ -23,6 +24,25 @@ DEFAULT_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
 WEIGHT_TOLERANCE = 0.5
 # Weights are percentages; far larger ones overflow weighted sums to inf and scores to NaN.
 MAX_WEIGHT = 1e12
+
+
+def weights_to_100(
+    weights: Sequence[float], *, tolerance: float | None = None, ndigits: int | None = None
+) -> list[float]:
+    """Weights rescaled to sum to 100: the one normalisation of brainstorms, rubrics and scoring.
+
+    With ``tolerance`` (`WEIGHT_TOLERANCE` for files people write) a sum that close to 100 is kept as
+    written; ``ndigits`` rounds the result (readable weights for experts who edit them). Raises
+    `ValueError` when the weights do not sum to more than 0.
+    """
+    total = sum(weights)
+    if not total > 0:
+        raise ValueError(f"the weights sum to {total:g}; they must sum to more than 0")
+    if tolerance is not None and abs(total - 100.0) <= tolerance:
+        scaled = list(weights)
+    else:
+        scaled = [w * 100.0 / total for w in weights]
+    return scaled if ndigits is None else [round(w, ndigits) for w in scaled]
 
 
 def _check_weight(value: Any) -> float:
@@ -146,8 +166,10 @@ class Rubric(RootModel[list[Criterion]]):
 
     def normalized(self) -> Rubric:
         """The same rubric with weights rescaled to sum to 100."""
-        total = self.total_weight
-        return Rubric([row.model_copy(update={"weight": row.weight * 100.0 / total}) for row in self.root])
+        weights = weights_to_100([row.weight for row in self.root])
+        return Rubric(
+            [row.model_copy(update={"weight": w}) for row, w in zip(self.root, weights, strict=True)]
+        )
 
 
 class BrainstormCriterion(BaseModel):

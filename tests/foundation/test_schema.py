@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from rubric_eval import BrainstormedRubric, CriterionGrade, Record, Rubric
+from rubric_eval.records import WEIGHT_TOLERANCE, weights_to_100
 
 LEVELS = {"excellent": "all correct", "fair": "some errors", "poor": "wrong"}
 
@@ -32,6 +33,17 @@ def test_normalized_rescales_weights_to_100() -> None:
         {"criterion": "b", "weight": 3, "performance_to_description": LEVELS},
     ])
     assert [c.weight for c in rubric.normalized().criteria] == [25.0, 75.0]
+
+
+def test_weights_to_100_is_the_one_normalisation() -> None:
+    assert weights_to_100([1, 3]) == [25.0, 75.0]
+    # a hand-written sum near 100 is kept as written only when a tolerance is given
+    assert weights_to_100([33.3, 33.3, 33.3], tolerance=WEIGHT_TOLERANCE) == [33.3, 33.3, 33.3]
+    assert weights_to_100([33.3, 33.3, 33.3], ndigits=2) == [33.33, 33.33, 33.33]
+    assert weights_to_100([10, 10, 20], tolerance=WEIGHT_TOLERANCE, ndigits=1) == [25.0, 25.0, 50.0]
+    assert weights_to_100([2 / 3, 1 / 3], ndigits=2) == [66.67, 33.33]
+    with pytest.raises(ValueError, match="sum to 0"):
+        weights_to_100([0.0, 0.0])
 
 
 @pytest.mark.parametrize(

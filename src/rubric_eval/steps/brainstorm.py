@@ -14,7 +14,13 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine, LLMCall
 from rubric_eval.provenance import llm_provenance, provenance_field, refreshed_provenance
-from rubric_eval.records import WEIGHT_TOLERANCE, BrainstormCriterion, BrainstormedRubric, Record
+from rubric_eval.records import (
+    WEIGHT_TOLERANCE,
+    BrainstormCriterion,
+    BrainstormedRubric,
+    Record,
+    weights_to_100,
+)
 from rubric_eval.steps._common import (
     StepSummary,
     build_call,
@@ -68,17 +74,17 @@ def to_brainstormed_rubric(answer: BrainstormAnswer) -> tuple[BrainstormedRubric
     """The answer as a `BrainstormedRubric` with weights summing to 100, and a warning if they did not."""
     total = sum(row.weight for row in answer.criteria)
     warning = None
-    scale = 1.0
     if abs(total - 100.0) > WEIGHT_TOLERANCE:
         warning = f"brainstormed weights summed to {total:g}; normalised to 100"
-        scale = 100.0 / total
+    # rounded: readable for the experts who edit them
+    weights = weights_to_100([row.weight for row in answer.criteria], tolerance=WEIGHT_TOLERANCE, ndigits=2)
     rows = [
         BrainstormCriterion(
             criterion=row.criterion.strip(),
-            weight=round(row.weight * scale, 2),  # readable for the experts who edit it
+            weight=weight,
             checklist=[item.strip() for item in row.checklist if item.strip()],
         )
-        for row in answer.criteria
+        for row, weight in zip(answer.criteria, weights, strict=True)
     ]
     return BrainstormedRubric(rows), warning
 

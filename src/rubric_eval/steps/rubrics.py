@@ -32,6 +32,7 @@ from rubric_eval.records import (
     Criterion,
     Record,
     Rubric,
+    weights_to_100,
 )
 from rubric_eval.steps._common import (
     StepSummary,
@@ -130,9 +131,7 @@ def normalised_weights(brainstorm: BrainstormedRubric) -> tuple[list[float], str
         raise ValueError("the brainstormed weights sum to 0")
     if abs(total - 100.0) <= WEIGHT_TOLERANCE:
         return weights, None
-    return [
-        round(w * 100.0 / total, 2) for w in weights
-    ], f"brainstormed weights sum to {total:g}; normalised to 100"
+    return weights_to_100(weights, ndigits=2), f"brainstormed weights sum to {total:g}; normalised to 100"
 
 
 def to_rubric(answer: BaseModel, brainstorm: BrainstormedRubric, levels: Sequence[str]) -> Rubric:
