@@ -36,8 +36,9 @@ def evaluate(input_path: Path, output_path: Path, *extra: str) -> Any:
 def deltas(stdout: str) -> dict[str, float]:
     """The percentages of the plan-vs-actual line: input, output, cost."""
     line = next(line for line in stdout.splitlines() if line.startswith("plan vs actual"))
-    found = re.findall(r"\(([+-][0-9.]+)%\)", line)
-    return dict(zip(("input", "output", "cost"), (float(x) for x in found), strict=True))
+    found = re.findall(r"\(plan ([0-9.]+)% (over|under) actual\)", line)
+    signed = (float(x) if side == "over" else -float(x) for x, side in found)
+    return dict(zip(("input", "output", "cost"), signed, strict=True))
 
 
 def dollars(label: str, stdout: str) -> float:

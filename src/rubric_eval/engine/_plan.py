@@ -271,7 +271,11 @@ class PlanCheck:
             return []
 
         def delta(predicted: float, actual: float) -> str:
-            return f"{(predicted - actual) / actual:+.1%}" if actual else "n/a"
+            # Named as the plan's error, so "+508%" cannot be read as the run spending 508% over plan.
+            if not actual:
+                return "plan error n/a"
+            error = (predicted - actual) / actual
+            return f"plan {abs(error):.1%} {'over' if error >= 0 else 'under'} actual"
 
         return [
             f"plan vs actual ({self.calls} calls made): input tokens {self.predicted_input:,} planned, "
