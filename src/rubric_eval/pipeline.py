@@ -143,8 +143,16 @@ def summarize_evaluations(
     when skipped (``summarize=False`` or ``summarizer="None"``)."""
     from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS, summarize_feedback
 
-    if not summarize or (isinstance(summarizer, str) and is_none(summarizer)):
-        why = "summarize=False" if not summarize else f"summarizer {summarizer!r}"
+    budget_spent = engine is not None and engine.totals.budget_exhausted > 0
+    if not summarize or budget_spent or (isinstance(summarizer, str) and is_none(summarizer)):
+        # After a --max_cost stop every summary call would be refused too: say so once instead.
+        why = (
+            "summarize=False"
+            if not summarize
+            else "the --max_cost budget is spent"
+            if budget_spent
+            else f"summarizer {summarizer!r}"
+        )
         models = {r.model or "unknown model" for r in evaluations}
         return dict.fromkeys(models, FeedbackSummary.skipped(f"summary skipped ({why})")), None
     config = resolve_config("summarizer", summarizer)

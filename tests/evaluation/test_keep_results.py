@@ -240,3 +240,30 @@ def test_cli_and_python_api_outputs_of_one_model_from_two_files_meet_in_one_row(
     assert api_run["run_id"] != cli_run["run_id"]
     assert api_run["dataset"]["fingerprint"] == cli_run["dataset"]["fingerprint"]
     assert (api_run["model"], api_run["judge"]["name"]) == ("gpt-4o-mini", "openai/test-judge")
+
+
+def test_after_a_max_cost_stop_the_summaries_are_skipped_once_with_the_reason(
+    openai_env: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    judge = tmp_path / "priced_judge.yaml"
+    judge.write_text(
+        "name: priced-judge\nprovider: openai\nmodel: test-judge\n"
+        "price_per_million_input: 1000\nprice_per_million_output: 1000\n"
+    )
+    (tmp_path / "alpha.json").write_text(json.dumps(seed_records(8, "alpha")))
+    args = ["--input_path", str(tmp_path / "alpha.json"), "--evaluator_configs", str(judge)]
+    args += ["--quiet", "--max_concurrency", "1"]
+    first = invoke([*args, "--summarize", "False", "--cache_dir", str(tmp_path / "c1")])
+    assert first.exit_code == 0
+    (complete,) = board_runs(tmp_path)
+    n_requests = openai_env.request_count
+
+    budget = str(complete["totals"]["spent_usd"] * 0.45)
+    stopped = invoke([*args, "--cache_dir", str(tmp_path / "c2"), "--max_cost", budget])
+    assert stopped.exit_code == 1
+    counts = {r["status"]: r for r in board_runs(tmp_path)}["budget_stopped"]["counts"]
+    assert 0 < counts["n_scored"] < 8  # some feedback exists, so a summary would have been asked for
+    report = (tmp_path / "evaluation_report_alpha.partial.md").read_text()
+    assert "summary skipped (the --max_cost budget is spent)" in report
+    # Only the judge was asked: no summariser call was attempted after the budget was spent.
+    assert {body["model"] for body in openai_env.requests[n_requests:]} == {"test-judge"}
