@@ -28,7 +28,12 @@ _FILES: dict[str, str] = {
     "rubriceval_builtin_v2": "rubriceval_builtin_v2",
 }
 _RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson"}
-_ALIASES: dict[str, str] = {"default": DEFAULT_BENCHMARK}
+# Short names a user types (`--benchmark v2`); the canonical names stay what files and labels carry.
+_ALIASES: dict[str, str] = {
+    "default": DEFAULT_BENCHMARK,
+    "v1": "rubriceval_builtin_v1",
+    "v2": "rubriceval_builtin_v2",
+}
 
 
 def benchmark_names() -> list[str]:
