@@ -255,6 +255,25 @@ class JudgeIssues(BaseModel):
         return not (self.missing_criteria or self.invented_criteria or self.unknown_levels or self.error)
 
 
+class JudgeSample(BaseModel):
+    """One repeat of a repeated judging (``--n_judge_samples``), as kept in a record's ``judge_samples``."""
+
+    repeat: int
+    score: float | None
+    level_per_criteria: dict[str, str | None] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class PanelEntry(BaseModel):
+    """One panel judge's grading of one answer (``judge_panel`` items; ``escalated`` too)."""
+
+    evaluator: str | None = None
+    score: float | None = None
+    level_per_criteria: dict[str, str | None] = Field(default_factory=dict)
+    price: float | None = None
+    judge_samples: list[JudgeSample] = Field(default_factory=list, description="This judge's repeats.")
+
+
 class Record(BaseModel):
     """One instruction and everything the pipeline added to it.
 
@@ -298,6 +317,8 @@ class Record(BaseModel):
     brainstormed_rubric_input_tokens: int | None = None
     brainstormed_rubric_output_tokens: int | None = None
     brainstormed_rubric_cached: bool | None = None
+    brainstormed_rubric_cached_input_tokens: int | None = None
+    brainstormed_rubric_params: dict[str, Any] | None = None
     rubric_generator: str | None = None
     rubric_error: str | None = None
     rubric_price_per_example: float | None = None
@@ -308,6 +329,8 @@ class Record(BaseModel):
     rubric_input_tokens: int | None = None
     rubric_output_tokens: int | None = None
     rubric_cached: bool | None = None
+    rubric_cached_input_tokens: int | None = None
+    rubric_params: dict[str, Any] | None = None
     generator: str | None = Field(default=None, description="The config that generated `output`.")
     output_error: str | None = Field(default=None, description="Why generating the output failed.")
     output_price_per_example: float | None = None
@@ -318,6 +341,8 @@ class Record(BaseModel):
     output_input_tokens: int | None = None
     output_output_tokens: int | None = None
     output_cached: bool | None = None
+    output_cached_input_tokens: int | None = None
+    output_params: dict[str, Any] | None = None
     evaluation_price_per_example: float | None = None
     evaluation_cost_known: bool | None = None
     evaluation_time_per_example: float | None = None
@@ -326,10 +351,19 @@ class Record(BaseModel):
     evaluation_input_tokens: int | None = None
     evaluation_output_tokens: int | None = None
     evaluation_cached: bool | None = None
+    evaluation_cached_input_tokens: int | None = None
+    evaluation_params: dict[str, Any] | None = None
     # Several judge calls per record (repeats, a panel): how many came from the cache, and what they had cost.
     evaluation_cached_calls: int | None = None
     evaluation_cached_price: float | None = None
     evaluation_run_id: str | None = Field(default=None, description="The run that made these grades.")
+    # Repeated judging and panels (`steps.panel`): each repeat, the rule that combined them, each judge's
+    # grading, whether the panel disagreed, and the stronger judge's grading when it was escalated to.
+    judge_samples: list[JudgeSample] | None = None
+    judge_aggregate: str | None = None
+    judge_panel: list[PanelEntry] | None = None
+    judge_panel_disagrees: bool | None = None
+    escalated: PanelEntry | None = None
 
     @model_validator(mode="before")
     @classmethod

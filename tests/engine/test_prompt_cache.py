@@ -105,7 +105,7 @@ def test_openai_gets_a_stable_prompt_cache_key_per_instruction_and_reports_cache
     keys = [body["prompt_cache_key"] for body in server.requests]
     assert keys[0] == keys[1] != keys[2] == keys[3]
     assert engine.totals.cached_input_tokens > 0
-    assert [r.model_extra.get("evaluation_cached_input_tokens", 0) > 0 for r in out] == [
+    assert [(r.evaluation_cached_input_tokens or 0) > 0 for r in out] == [
         False,
         False,
         True,

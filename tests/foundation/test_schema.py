@@ -128,3 +128,27 @@ def test_grade_status_must_match_score() -> None:
         CriterionGrade(criterion="a", status="scored", level=None, score=None)
     with pytest.raises(ValidationError):
         CriterionGrade(criterion="a", status="unscored", score=4.0)
+
+
+def test_pipeline_fields_are_typed_and_keep_their_json_names() -> None:
+    written = {
+        "instruction": "Say hi.",
+        "judge_samples": [{"repeat": 0, "score": 7.5, "level_per_criteria": {"a": "good"}, "error": None}],
+        "judge_aggregate": "mean",
+        "judge_panel": [{"evaluator": "j1", "score": 7.5, "level_per_criteria": {"a": "good"}, "price": None}],
+        "judge_panel_disagrees": False,
+        "escalated": None,
+        "evaluation_params": {"temperature": 0.0, "max_tokens": 4000},
+        "output_params": {"temperature": 0.7},
+        "evaluation_cached_input_tokens": 1024,
+        "user_field": {"kept": True},
+    }
+    record = Record.model_validate(written)
+    assert record.judge_samples is not None and record.judge_samples[0].score == 7.5
+    assert record.judge_panel is not None and record.judge_panel[0].evaluator == "j1"
+    assert record.evaluation_params == {"temperature": 0.0, "max_tokens": 4000}
+    assert record.evaluation_cached_input_tokens == 1024
+    assert record.model_extra == {"user_field": {"kept": True}}  # only the user's own field is an extra
+    assert record.dump() == written  # same names, nothing added (the panel entry's unset samples stay out)
+    with pytest.raises(ValueError, match="judge_samples"):
+        Record.model_validate({"instruction": "x", "judge_samples": "three"})

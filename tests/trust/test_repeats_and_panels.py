@@ -88,9 +88,11 @@ def noisy_evaluations(
 def test_repeated_judging_recovers_the_planted_noise_share(engine_settings: EngineSettings) -> None:
     out, provider = noisy_evaluations(engine_settings, n=60, k=3, q=0.5, seed=7)
     assert len(provider.requests) == 180
-    first = out[0].model_extra
-    assert [s["repeat"] for s in first["judge_samples"]] == [0, 1, 2]
-    assert first["judge_aggregate"] == "mean"
+    first = out[0]
+    assert [s.repeat for s in first.judge_samples or []] == [0, 1, 2]
+    assert first.judge_aggregate == "mean"
+    # typed fields, written under the same JSON names
+    assert [s["repeat"] for s in first.dump()["judge_samples"]] == [0, 1, 2]
     noise = noise_of_records(out, n_resamples=500)
     assert noise is not None and noise.n_instructions == 60
     planted = planted_share(0.5, 3)  # 0.413
@@ -98,7 +100,7 @@ def test_repeated_judging_recovers_the_planted_noise_share(engine_settings: Engi
     assert noise.sem_single_sample > noise.sem  # type: ignore[operator]  # repeats shrink the SEM
     # The record's score is the mean of its repeats' scores (one criterion).
     rec = out[0]
-    assert rec.score == pytest.approx(sum(s["score"] for s in first["judge_samples"]) / 3)
+    assert rec.score == pytest.approx(sum(s.score or 0.0 for s in first.judge_samples or []) / 3)
 
 
 @pytest.mark.slow

@@ -390,7 +390,7 @@ def combine_issues(grades: Sequence[CriterionGrade], issues: Sequence[JudgeIssue
 
 def _sample_field(
     repeat: int, rubric: Rubric, grades: list[CriterionGrade], issues: JudgeIssues
-) -> dict[str, Any]:
+) -> JudgeSample:
     fields = graded_fields(rubric, grades)
     sample = JudgeSample(
         repeat=repeat,
@@ -398,7 +398,7 @@ def _sample_field(
         level_per_criteria=fields["level_per_criteria"],
         error=issues.error,
     )
-    return sample.model_dump()
+    return sample
 
 
 def _grading_update(

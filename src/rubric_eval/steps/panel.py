@@ -26,7 +26,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine
 from rubric_eval.errors import ConfigError, EvaluationInterrupted
-from rubric_eval.records import CriterionGrade, JudgeIssues, Record
+from rubric_eval.records import CriterionGrade, JudgeIssues, PanelEntry, Record
 from rubric_eval.reporting.scoring import level_scores
 from rubric_eval.steps.evaluate import combine_issues, evaluate_records, graded_fields
 from rubric_eval.trust import AGGREGATES, Aggregate, combine_grades
@@ -132,15 +132,14 @@ def _cached_price(record: Record) -> float:
     return (record.evaluation_price_per_example or 0.0) if record.evaluation_cached else 0.0
 
 
-def _panel_entry(record: Record) -> dict[str, Any]:
-    extra = record.model_extra or {}
-    return {
-        "evaluator": record.evaluator,
-        "score": record.score,
-        "level_per_criteria": record.level_per_criteria or {},
-        "price": record.evaluation_price_per_example,
-        **({"judge_samples": extra["judge_samples"]} if extra.get("judge_samples") else {}),
-    }
+def _panel_entry(record: Record) -> PanelEntry:
+    return PanelEntry(
+        evaluator=record.evaluator,
+        score=record.score,
+        level_per_criteria=record.level_per_criteria or {},
+        price=record.evaluation_price_per_example,
+        **({"judge_samples": record.judge_samples} if record.judge_samples else {}),
+    )
 
 
 def evaluate_with_plan(

@@ -5,6 +5,7 @@ Statistics are small pure functions (`rubric_eval.trust._stats`, numpy only); th
 What each number means and the thresholds used in the field: docs/trusting_judges.md.
 """
 
+from rubric_eval.records import JudgeSample
 from rubric_eval.trust._aggregate import AGGREGATES, Aggregate, combine_grades, combine_levels
 from rubric_eval.trust._agreement import Agreement, Estimate, GradePair, agreement
 from rubric_eval.trust._audit import (
@@ -41,7 +42,7 @@ from rubric_eval.trust._meta import (
     meta_evaluate,
     model_means,
 )
-from rubric_eval.trust._noise import JudgeNoise, JudgeSample, judge_noise, noise_of_records, record_samples
+from rubric_eval.trust._noise import JudgeNoise, judge_noise, noise_of_records, record_samples
 from rubric_eval.trust._stats import (
     Correlation,
     cluster_bootstrap,

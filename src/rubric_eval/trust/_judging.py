@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from rubric_eval.records import Record
+from rubric_eval.records import JudgeSample, PanelEntry, Record
 from rubric_eval.trust._agreement import Agreement, GradePair, agreement
 from rubric_eval.trust._meta import level_scores
-from rubric_eval.trust._noise import JudgeNoise, JudgeSample, noise_of_records, noise_of_samples
+from rubric_eval.trust._noise import JudgeNoise, noise_of_records, noise_of_samples
 from rubric_eval.trust._stats import DEFAULT_SEED
 
 PANEL_RESAMPLES = 1000
-
-
-class PanelEntry(BaseModel):
-    """One panel judge's grading of one answer (``judge_panel`` items; ``escalated`` too)."""
-
-    evaluator: str | None = None
-    score: float | None = None
-    level_per_criteria: dict[str, str | None] = Field(default_factory=dict)
-    price: float | None = None
-    judge_samples: list[JudgeSample] = Field(default_factory=list, description="This judge's repeats.")
 
 
 class PanelAgreement(BaseModel):
@@ -57,18 +46,14 @@ class JudgingSummary(BaseModel):
     escalation: Escalation | None = None
 
 
-def _entries(record: Record, name: str) -> list[PanelEntry]:
-    raw: Any = (record.model_extra or {}).get(name)
-    if raw is None:
-        return []
-    items = raw if isinstance(raw, list) else [raw]
-    return [PanelEntry.model_validate(item) for item in items]
+def _entries(record: Record) -> list[PanelEntry]:
+    return list(record.judge_panel or [])
 
 
 def _panel_agreement(records: Sequence[Record], n_resamples: int, seed: int) -> list[PanelAgreement]:
     judges: list[str] = []
     for record in records:
-        for entry in _entries(record, "judge_panel"):
+        for entry in _entries(record):
             if entry.evaluator and entry.evaluator not in judges:
                 judges.append(entry.evaluator)
     out = []
@@ -80,7 +65,7 @@ def _panel_agreement(records: Sequence[Record], n_resamples: int, seed: int) -> 
             levels = record.rubric.levels
             values = level_scores(levels)
             weights = {c.criterion: c.weight for c in record.rubric.criteria}
-            by_judge = {e.evaluator: e.level_per_criteria for e in _entries(record, "judge_panel")}
+            by_judge = {e.evaluator: e.level_per_criteria for e in _entries(record)}
             la, lb = by_judge.get(a, {}), by_judge.get(b, {})
             key = str(record.id) if record.id is not None else record.instruction
             for criterion, level_a in la.items():
@@ -108,10 +93,9 @@ def _panel_agreement(records: Sequence[Record], n_resamples: int, seed: int) -> 
 
 
 def _escalation(records: Sequence[Record]) -> Escalation | None:
-    extras = [r.model_extra or {} for r in records]
-    if not any("escalated" in e for e in extras):
-        return None
-    escalated = [PanelEntry.model_validate(e["escalated"]) for e in extras if e.get("escalated")]
+    if not any("escalated" in r.model_fields_set for r in records):
+        return None  # no escalation was asked for (with one, records it skipped hold `escalated: null`)
+    escalated = [r.escalated for r in records if r.escalated is not None]
     prices = [e.price for e in escalated]
     per_call = (
         sum(p for p in prices if p is not None) / len(prices) if prices and None not in prices else None
@@ -131,13 +115,13 @@ def judging_summary(
     records: Sequence[Record], *, n_resamples: int = PANEL_RESAMPLES, seed: int = DEFAULT_SEED
 ) -> JudgingSummary | None:
     """What repeats, panels and escalation say about one model's judging; None for plain single judging."""
-    aggregates = {str(a) for r in records if (a := (r.model_extra or {}).get("judge_aggregate"))}
+    aggregates = {r.judge_aggregate for r in records if r.judge_aggregate}
     noise = noise_of_records(records, n_resamples=min(n_resamples, PANEL_RESAMPLES), seed=seed)
     panel = _panel_agreement(records, min(n_resamples, PANEL_RESAMPLES), seed)
     escalation = _escalation(records)
     by_judge: dict[str, list[list[JudgeSample]]] = {}
     for record in records:
-        for entry in _entries(record, "judge_panel"):
+        for entry in _entries(record):
             if entry.evaluator and entry.judge_samples:
                 by_judge.setdefault(entry.evaluator, []).append(entry.judge_samples)
     panel_noise = {}

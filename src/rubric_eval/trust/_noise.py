@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from rubric_eval.records import Record
+from rubric_eval.records import JudgeSample, Record
 from rubric_eval.trust._stats import DEFAULT_BOOTSTRAP, DEFAULT_SEED, FloatArray, IntArray
 
 
@@ -118,23 +118,9 @@ def judge_noise(
     )
 
 
-class JudgeSample(BaseModel):
-    """One repeat of a repeated judging, as kept in a record's ``judge_samples``."""
-
-    repeat: int
-    score: float | None
-    level_per_criteria: dict[str, str | None] = Field(default_factory=dict)
-    error: str | None = None
-
-
 def record_samples(record: Record) -> list[JudgeSample]:
-    """The record's ``judge_samples`` (empty when it was graded once); malformed entries are an error."""
-    raw = (record.model_extra or {}).get("judge_samples")
-    if not raw:
-        return []
-    if not isinstance(raw, list):
-        raise ValueError(f"judge_samples must be a list, got {type(raw).__name__}")
-    return [JudgeSample.model_validate(item) for item in raw]
+    """The record's ``judge_samples`` (empty when it was graded once)."""
+    return list(record.judge_samples or [])
 
 
 def noise_of_samples(
