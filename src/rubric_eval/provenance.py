@@ -14,9 +14,10 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from rubric_eval.records import Provenance, Record
+from rubric_eval.records import FieldProvenance as FieldProvenance  # re-exported: its home until now
+from rubric_eval.records import Record
 
 Source = Literal["llm", "expert", "llm+expert"]
 # The record fields whose authorship is tracked, and the field holding each one's provenance.
@@ -26,18 +27,6 @@ TRACKED_FIELDS: tuple[str, ...] = ("brainstormed_rubric", "rubric")
 def provenance_field(field: str) -> str:
     """``rubric`` -> ``rubric_provenance``."""
     return f"{field}_provenance"
-
-
-class FieldProvenance(Provenance):
-    """Provenance of one field, with what the LLM wrote (for edit detection and `rubric_eval diff`)."""
-
-    fingerprint: str | None = Field(
-        default=None, description="sha256 of the canonical JSON of what the LLM wrote."
-    )
-    llm_draft: Any = Field(default=None, description="What the LLM wrote, in canonical JSON form.")
-    input_fingerprint: str | None = Field(
-        default=None, description="Fingerprint of the input the LLM worked from (e.g. the brainstorm)."
-    )
 
 
 def canonical(value: Any) -> Any:
@@ -70,16 +59,9 @@ def llm_provenance(value: Any, *, config: str, input_value: Any = None) -> Field
 
 
 def read_provenance(record: Record, field: str) -> FieldProvenance | None:
-    """The provenance stored next to `field`, or None (also when it is malformed)."""
-    raw = (record.model_extra or {}).get(provenance_field(field))
-    if isinstance(raw, Provenance):
-        raw = raw.model_dump(mode="json")
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return FieldProvenance.model_validate(raw)
-    except ValueError:
-        return None
+    """The provenance stored next to `field`, or None (also when it was malformed: see `Record`)."""
+    value = getattr(record, provenance_field(field), None)
+    return value if isinstance(value, FieldProvenance) else None
 
 
 def current_source(value: Any, provenance: FieldProvenance | None) -> Source | None:

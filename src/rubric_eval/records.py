@@ -240,6 +240,18 @@ class Provenance(BaseModel):
     date: str | None = None
 
 
+class FieldProvenance(Provenance):
+    """Provenance of one field, with what the LLM wrote (for edit detection and `rubric_eval diff`)."""
+
+    fingerprint: str | None = Field(
+        default=None, description="sha256 of the canonical JSON of what the LLM wrote."
+    )
+    llm_draft: Any = Field(default=None, description="What the LLM wrote, in canonical JSON form.")
+    input_fingerprint: str | None = Field(
+        default=None, description="Fingerprint of the input the LLM worked from (e.g. the brainstorm)."
+    )
+
+
 class JudgeIssues(BaseModel):
     """What was wrong with a judge's answer; written to each record as ``judge_issues``."""
 
@@ -364,6 +376,9 @@ class Record(BaseModel):
     judge_panel: list[PanelEntry] | None = None
     judge_panel_disagrees: bool | None = None
     escalated: PanelEntry | None = None
+    # Who wrote the brainstorm and the rubric (`provenance`): an LLM, an expert, or an expert's edit.
+    brainstormed_rubric_provenance: FieldProvenance | None = None
+    rubric_provenance: FieldProvenance | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -371,6 +386,20 @@ class Record(BaseModel):
         if isinstance(data, dict) and "output" not in data and "outputs" in data:
             data = {**data, "output": data["outputs"]}
         return data
+
+    @field_validator("brainstormed_rubric_provenance", "rubric_provenance", mode="before")
+    @classmethod
+    def _malformed_provenance(cls, value: Any) -> Any:
+        # Malformed provenance means "no provenance" (the field counts as an expert's), as it always did:
+        # it must not make the record unreadable.
+        if value is None or isinstance(value, FieldProvenance):
+            return value
+        if isinstance(value, Provenance):
+            value = value.model_dump()
+        try:
+            return FieldProvenance.model_validate(value)
+        except ValueError:
+            return None
 
     @field_validator("instruction")
     @classmethod

@@ -152,3 +152,16 @@ def test_pipeline_fields_are_typed_and_keep_their_json_names() -> None:
     assert record.dump() == written  # same names, nothing added (the panel entry's unset samples stay out)
     with pytest.raises(ValueError, match="judge_samples"):
         Record.model_validate({"instruction": "x", "judge_samples": "three"})
+
+
+def test_provenance_is_typed_and_malformed_provenance_reads_as_none() -> None:
+    written = {
+        "instruction": "Say hi.",
+        "rubric_provenance": {"source": "llm", "config": "gpt-4.1", "date": "2026-12-01T00:00:00+00:00",
+                              "fingerprint": "ab", "llm_draft": [1], "input_fingerprint": None},
+    }  # fmt: skip
+    record = Record.model_validate(written)
+    assert record.rubric_provenance is not None and record.rubric_provenance.fingerprint == "ab"
+    assert record.dump() == written
+    broken = Record.model_validate({"instruction": "x", "brainstormed_rubric_provenance": "who knows"})
+    assert broken.brainstormed_rubric_provenance is None  # as before: the field counts as an expert's
