@@ -10,16 +10,20 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rubric_eval.engine import ModelConfig
 from rubric_eval.errors import ConfigError
 
-Step = Literal["brainstormer", "rubric_generator", "completer", "evaluator", "summarizer"]
-STEPS: tuple[Step, ...] = ("brainstormer", "rubric_generator", "completer", "evaluator", "summarizer")
+# The roles: "generator" answers the instructions (command `generate_outputs`, flag `--model_configs`,
+# record field `generator`, module `steps/outputs.py`).
+Step = Literal["brainstormer", "rubric_generator", "generator", "evaluator", "summarizer"]
+STEPS: tuple[Step, ...] = ("brainstormer", "rubric_generator", "generator", "evaluator", "summarizer")
+# Earlier names of a role, still accepted wherever a step is named.
+STEP_ALIASES: dict[str, Step] = {"completer": "generator"}
 NONE_VALUES = frozenset({"none", "null", "false", ""})
 
 
@@ -29,6 +33,11 @@ class AnnotatorConfig(ModelConfig):
 
     step: Step
     template: str | None = Field(default=None, description="Prompt template, e.g. 'evaluate/v1'.")
+
+    @field_validator("step", mode="before")
+    @classmethod
+    def _step_alias(cls, value: Any) -> Any:
+        return STEP_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
 class _StepFile(BaseModel):
@@ -47,7 +56,14 @@ def _step_file(step: Step) -> _StepFile:
     return _StepFile.model_validate(data)
 
 
-def builtin_config_names(step: Step) -> list[str]:
+def step_named(step: str) -> Step:
+    """The step a name stands for (an earlier name, ``completer``, gives ``generator``); an unknown
+    name is left for `_step_file` to refuse."""
+    return cast(Step, STEP_ALIASES.get(step, step))
+
+
+def builtin_config_names(step: Step | str) -> list[str]:
+    step = step_named(step)
     return list(_step_file(step).configs)
 
 
@@ -81,11 +97,12 @@ def _from_yaml(step: Step, path: Path) -> AnnotatorConfig:
     )
 
 
-def resolve_config(step: Step, spec: str | AnnotatorConfig | None = None) -> AnnotatorConfig:
+def resolve_config(step: Step | str, spec: str | AnnotatorConfig | None = None) -> AnnotatorConfig:
     """Resolve a step's config from a built-in name, a YAML path, or ``provider/model``.
 
-    ``None`` gives the step's default config.
+    ``None`` gives the step's default config. ``completer`` is accepted for ``generator``.
     """
+    step = step_named(step)
     if isinstance(spec, AnnotatorConfig):
         return spec
     defaults = _step_file(step)

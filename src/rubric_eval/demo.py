@@ -39,7 +39,7 @@ _SAMPLED = {"temperature": 0.7, "top_p": 0.95, "repeat_penalty": 1.15, "seed": 0
 DEMO_PARAMS: dict[Step, dict[str, Any]] = {
     "brainstormer": {**_SAMPLED, "max_tokens": 320},
     "rubric_generator": {**_SAMPLED, "max_tokens": 640},
-    "completer": {**_SAMPLED, "max_tokens": 160},
+    "generator": {**_SAMPLED, "max_tokens": 160},
     "evaluator": {"temperature": 0.0, "max_tokens": 320},
     "summarizer": {"temperature": 0.0, "max_tokens": 320},
 }
@@ -206,7 +206,7 @@ def run_demo(
             f"{label} produced no usable rubric for any of the {len(records)} instructions "
             f"({'; '.join(dropped)}); see {files.rubrics}"
         )
-    outputs = timed("outputs", generate_outputs, with_rubric, model=configs["completer"])
+    outputs = timed("outputs", generate_outputs, with_rubric, model=configs["generator"])
     write_records(outputs, files.outputs)
     t0 = time.monotonic()
     evaluations, runs = run_evaluation(

@@ -453,7 +453,7 @@ def run_one_step(
     records: Sequence[Record] | None,
     *,
     input_path: Path | None,
-    completer: AnnotatorConfig | None,
+    generator: AnnotatorConfig | None,
     evaluator: Judge,
     engine: Engine,
     output_dir: Path | None = None,
@@ -470,7 +470,7 @@ def run_one_step(
     meta_evaluation: MetaEvaluation | None = None,
     echo: Callable[[str], None] = lambda line: None,
 ) -> OneStepResult:
-    """Generate (with ``completer``), evaluate, summarise, report, and write every file of the run.
+    """Generate (with ``generator``), evaluate, summarise, report, and write every file of the run.
 
     ``leaderboard_path``: ``"default"`` for ``leaderboard.json`` in the output folder, None for none.
     ``benchmark``: the built-in benchmark to answer when generating without input records.
@@ -480,20 +480,20 @@ def run_one_step(
     folder = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
     check_writable(folder / "evaluations.json")  # before any call is paid for
     outputs_path: Path | None = None
-    if completer is not None:
+    if generator is not None:
         if input_path is None and dataset is None:
             dataset = dataset_label(None, max_instances, seed, benchmark=benchmark)
         records = generate_outputs(
             records,
-            model=completer,
+            model=generator,
             engine=engine,
             max_instances=max_instances,
             seed=seed,
             benchmark=benchmark,
         )
         assert records is not None
-        model_name = records[0].model if records else completer.name
-        outputs_path = folder / f"outputs_{slug(model_name or completer.name)}.json"
+        model_name = records[0].model if records else generator.name
+        outputs_path = folder / f"outputs_{slug(model_name or generator.name)}.json"
         if not overwrite:
             _guard_outputs(outputs_path, model_name or "")
         write_records(records, outputs_path)
@@ -508,7 +508,7 @@ def run_one_step(
         records = name_unnamed(records, input_path)
     settings = RunSettings(
         max_instances=max_instances,
-        seed=seed if completer is not None else None,
+        seed=seed if generator is not None else None,
         max_cost_usd=engine.settings.max_cost_usd,
         max_concurrency=engine.settings.max_concurrency,
         use_cache=engine.settings.use_cache,

@@ -313,3 +313,27 @@ def test_model_configs_without_input_uses_the_builtin_benchmark(
     report = json.loads((out_dir / "evaluation_report_candidate.json").read_text())
     assert report["dataset"] == "rubric_eval built-in benchmark (sample of 2, seed 0)"
     assert report["models"][0]["score"]["n"] == 2
+
+
+@pytest.mark.integration
+def test_generator_configs_is_model_configs_with_the_same_cached_answers(
+    openai_env: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    instructions = [record(i) for i in range(2)]
+    for item in instructions:
+        del item["output"], item["model"]
+    path = tmp_path / "instructions.json"
+    path.write_text(json.dumps(instructions))
+    cache = ["--cache_dir", str(tmp_path / "cache"), "--quiet"]
+    first = invoke(["generate_outputs", f"--input_path={path}", f"--output_path={tmp_path / 'a.json'}",
+                    "--model_configs=openai/candidate", *cache])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    sent = len(openai_env.requests)
+    assert sent >= 2  # the first run asked the model
+    second = invoke(["generate_outputs", f"--input_path={path}", f"--output_path={tmp_path / 'b.json'}",
+                     "--generator_configs=openai/candidate", *cache])  # fmt: skip
+    assert second.exit_code == 0, second.output
+    assert len(openai_env.requests) == sent  # the role's name changes no cache key: all answers reused
+    a, b = (json.loads((tmp_path / name).read_text()) for name in ("a.json", "b.json"))
+    assert [r["output"] for r in a] == [r["output"] for r in b]
+    assert {r["generator"] for r in b} == {"openai/candidate"}  # the record field keeps its name

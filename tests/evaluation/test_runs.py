@@ -46,8 +46,8 @@ def test_dataset_name_comes_from_the_records_or_is_derived() -> None:
 
 
 def test_one_canonical_model_name_from_builtin_name_and_provider_model() -> None:
-    builtin = resolve_config("completer", "gpt-4o-mini")
-    spec = resolve_config("completer", "openai/gpt-4o-mini")
+    builtin = resolve_config("generator", "gpt-4o-mini")
+    spec = resolve_config("generator", "openai/gpt-4o-mini")
     assert (
         canonical_model_name(builtin, builtin=True)
         == canonical_model_name(spec, builtin=False)

@@ -174,7 +174,7 @@ def test_long_judge_prompt(embedded_gguf: Path, tmp_path: Path) -> None:
 
 def test_concurrent_calls_on_one_model_are_serialised(embedded_gguf: Path) -> None:
     """Called concurrently (bypassing the engine's limit of 1), calls still succeed and match sequential ones."""
-    provider = create_provider(local_config("completer"))
+    provider = create_provider(local_config("generator"))
     requests = [
         ProviderRequest(
             model="smollm2-135m-instruct",
@@ -266,7 +266,7 @@ def test_cache_answers_a_rerun_without_calling_the_model(embedded_gguf: Path, tm
 
 
 def test_free_text_answer_respects_max_tokens(embedded_gguf: Path, tmp_path: Path) -> None:
-    config: AnnotatorConfig = local_config("completer", max_tokens=40, temperature=0.0)
+    config: AnnotatorConfig = local_config("generator", max_tokens=40, temperature=0.0)
     call = LLMCall(
         config,
         [ChatMessage(role="user", content="Write a long story about a dragon.")],

@@ -206,6 +206,8 @@ def brainstorm_and_generate_rubrics(
 @output_path(help="Where to write the records with the model's output added.")
 @click.option(
     "--model_configs",
+    "--generator_configs",  # the role's name, like --evaluator_configs; --model_configs is the seed's
+    "model_configs",
     default=None,
     help="Model under test: a built-in config name, a YAML path, or provider/model (default: gpt-4o-mini).",
 )
@@ -236,7 +238,7 @@ def generate_outputs(
         raise click.UsageError("give --input_path or --benchmark, not both")
     name = benchmark or "default"
     records = builtin_benchmark(name) if input_path is None else read_records(input_path)
-    config = resolve_config("completer", model_configs)
+    config = resolve_config("generator", model_configs)
     engine = _engine(kwargs, output_path)
     records = [records[i] for i in sample_indices(len(records), max_instances, seed)]
     source = None if input_path is None else str(input_path)

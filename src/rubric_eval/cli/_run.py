@@ -63,16 +63,16 @@ def _pipeline(
     from rubric_eval.reporting import json_twin_path
 
     evaluator = judging_plan_from(evaluator_configs, kwargs)
-    completer = resolve_config("completer", model_configs) if model_configs is not None else None
+    generator = resolve_config("generator", model_configs) if model_configs is not None else None
     records = read_records(input_path) if input_path is not None else None
-    if records is not None and completer is None:
+    if records is not None and generator is None:
         warn_about_input(records, str(input_path))
     options = report_kwargs(kwargs)
     engine = Engine(engine_settings_from(kwargs))
     result = run_one_step(
         records,
         input_path=input_path,
-        completer=completer,
+        generator=generator,
         evaluator=evaluator,
         engine=engine,
         output_dir=output_dir,
@@ -102,6 +102,8 @@ def _pipeline(
 )
 @click.option(
     "--model_configs",
+    "--generator_configs",  # the role's name, like --evaluator_configs; --model_configs is the seed's
+    "model_configs",
     default=None,
     help="Generate outputs with this model first: a built-in config name, a YAML path, or provider/model.",
 )

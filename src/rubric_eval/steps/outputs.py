@@ -117,7 +117,7 @@ def generate_outputs(
     else:
         parsed, convert_back = to_records(records)
     parsed = [parsed[i] for i in sample_indices(len(parsed), max_instances, seed)]
-    config = resolve_config("completer", model)
+    config = resolve_config("generator", model)
     dataset = dataset_label(None, max_instances, seed, benchmark=benchmark) if records is None else None
     out, summary = run_outputs(parsed, config=config, engine=engine, dataset_name=dataset)
     summary.log()
