@@ -65,18 +65,7 @@ def read_raw(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         raise InputError(f"cannot read file: {exc}", path=str(p)) from None
     items: list[Any]
     if _is_jsonl(p):
-        items = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(_loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(_jsonl_error(lineno, exc), path=str(p)) from None
-            except ValueError as exc:
-                raise InputError(f"invalid JSON on line {lineno}: {exc}", path=str(p)) from None
-            except RecursionError:
-                raise InputError(f"line {lineno} is nested too deeply to read", path=str(p)) from None
+        items = list(iter_jsonl(text.splitlines(), str(p)))
     else:
         try:
             data = _loads(text)
@@ -214,7 +203,7 @@ def iter_raw(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     except OSError as exc:
         raise InputError(f"cannot read file: {exc}", path=str(p)) from None
     with handle:
-        reader = _iter_jsonl if _is_jsonl(p) else _iter_json_list
+        reader = iter_jsonl if _is_jsonl(p) else _iter_json_list
         items = reader(handle, str(p))
         try:
             for index, item in enumerate(items):
@@ -231,8 +220,10 @@ def iter_raw(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             raise InputError(f"invalid JSON: {exc}", path=str(p)) from None
 
 
-def _iter_jsonl(handle: TextIO, path: str) -> Iterator[Any]:
-    for lineno, line in enumerate(handle, start=1):
+def iter_jsonl(lines: Iterable[str], path: str) -> Iterator[Any]:
+    """The values of JSONL lines (blank lines skipped); a bad line is an InputError naming its line and
+    column. One parser for every JSONL file the package reads (records, labels, the Studio's files)."""
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

@@ -179,11 +179,15 @@ def test_ordered_spill_writes_in_input_order_and_escapes_lone_surrogates(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # the spill file is gone
 
 
-def test_broken_jsonl_line_names_line_and_column_in_both_readers(tmp_path: Path) -> None:
+def test_broken_jsonl_line_names_line_and_column_in_every_reader(tmp_path: Path) -> None:
     # A control character inside a string made the message read cut off ("Invalid control character at").
+    # Records, human labels and the Studio's files are all read by one JSONL parser.
+    from rubric_eval.studio import RecordStore
+    from rubric_eval.trust import read_labels
+
     path = tmp_path / "in.jsonl"
     path.write_text('{"instruction": "a"}\n{"instruction": "b\tc"}\n', encoding="utf-8")
-    for read in (read_raw, lambda p: list(iter_raw(p))):
+    for read in (read_raw, lambda p: list(iter_raw(p)), read_labels, RecordStore):
         with pytest.raises(InputError) as info:
             read(path)
         message = str(info.value)

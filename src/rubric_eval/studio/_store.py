@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rubric_eval import BrainstormedRubric, Record, Rubric, write_records
+from rubric_eval._io import iter_jsonl
 from rubric_eval.diff import diff_field, render_change
 from rubric_eval.errors import InputError
 from rubric_eval.provenance import (
@@ -181,13 +182,7 @@ def _parse(data: bytes, path: Path) -> list[dict[str, Any]]:
         raise InputError(f"cannot read file: {exc}", path=str(path)) from None
     items: list[Any]
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
-        items = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=str(path)) from None
+        items = list(iter_jsonl(text.splitlines(), str(path)))
     else:
         try:
             parsed = json.loads(text)

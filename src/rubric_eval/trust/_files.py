@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rubric_eval._io import iter_jsonl
 from rubric_eval.errors import InputError
 
 SCORE_COLUMNS = ("score", "rating", "elo", "arena_score")
@@ -67,14 +68,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
         return [{k.strip(): v for k, v in row.items() if k is not None} for row in reader]
     if suffix in {".jsonl", ".ndjson"}:
-        rows = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"invalid JSON on line {lineno}: {exc.msg}", path=str(path)) from None
-        return rows
+        return list(iter_jsonl(text.splitlines(), str(path)))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
