@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 import urllib.request
@@ -46,6 +47,12 @@ async def test_every_api_call_and_the_page_need_the_token_but_static_assets_do_n
     assert script.status == 200 and script.content_type == "text/javascript"
     assert "innerHTML" not in await script.text()  # record text is only ever set as text
     assert (await client.get("/static/_store.py", headers=bare)).status == 404
+    # Every resource the page asks for is served without the token. The page declares its icon: without
+    # one the browser asks for /favicon.ico, which answered 403 (a console error on every load).
+    assert 'rel="icon"' in await page.text()
+    for asset in re.findall(r'(?:href|src)="(/[^"]+)"', await page.text()):
+        served = await client.get(asset, headers=bare)
+        assert served.status == 200, asset
 
 
 async def test_a_post_must_be_json(client: Client) -> None:
