@@ -32,6 +32,11 @@ def fmt_number(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def fmt_ci(low: float | None, high: float | None) -> str:
+    """A 95% interval as ``[low, high]``, or ``n/a`` when it is undefined (one scored instruction)."""
+    return "n/a" if low is None or high is None else f"[{low:.2f}, {high:.2f}]"
+
+
 def fmt_cost(value: float | None) -> str:
     return "n/a" if value is None else f"${value:.4f}"
 

@@ -95,12 +95,12 @@ def trust_sections(audit_path: Path | None, meta_path: Path | None) -> dict[str,
 
 def print_report(report: Any, md_path: Path | None, json_path: Path, html_path: Path | None = None) -> None:
     """Print the scores, where the report went, and the leaderboard."""
-    from rubric_eval._text import fmt_number
+    from rubric_eval._text import fmt_ci, fmt_number
     from rubric_eval.reporting import print_leaderboard
 
     for model in report.models:
         s = model.score
-        ci = "n/a" if s.ci_low is None else f"[{s.ci_low:.2f}, {s.ci_high:.2f}]"
+        ci = fmt_ci(s.ci_low, s.ci_high)
         click.echo(
             f"{model.model}: score {fmt_number(s.mean)} ± {fmt_number(s.sem)} (SEM), 95% CI {ci}, "
             f"n = {s.n}, unscored = {s.n_unscored}"

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-from rubric_eval._text import escape_cell, escape_inline, fmt_number
+from rubric_eval._text import escape_cell, escape_inline, fmt_ci, fmt_number
 from rubric_eval.reporting.leaderboard import LeaderboardView, PairComparison, above_next_text
 
 CSV_COLUMNS = (
@@ -84,7 +84,7 @@ def view_markdown(view: LeaderboardView) -> list[str]:
         "|---:|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in view.rows:
-        ci = "n/a" if row.ci_low is None else f"[{row.ci_low:.2f}, {row.ci_high or 0:.2f}]"
+        ci = fmt_ci(row.ci_low, row.ci_high)
         rank = "-" if row.rank is None else str(row.rank)
         lines.append(
             f"| {rank} | {escape_cell(row.model)} | {escape_cell(row.status_text)} "

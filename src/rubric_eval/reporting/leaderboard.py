@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rubric_eval._io import atomic_write_text
-from rubric_eval._text import fmt_number
+from rubric_eval._text import fmt_ci, fmt_number
 from rubric_eval.errors import InputError
 from rubric_eval.reporting.scoring import (
     DEFAULT_ALPHA,
@@ -442,7 +442,7 @@ def print_leaderboard(rows: Sequence[RankedRow], *, title: str | None = None, co
         # rich types `justify` as a Literal; ours come from the literal tuple above.
         table.add_column(name, justify=justify, no_wrap=name != "Model", overflow="fold")  # type: ignore[arg-type]
     for row in rows:
-        ci = "n/a" if row.ci_low is None else f"[{row.ci_low:.2f}, {row.ci_high or 0:.2f}]"
+        ci = fmt_ci(row.ci_low, row.ci_high)
         table.add_row(
             "-" if row.rank is None else str(row.rank),
             Text(row.model + (f" ({row.status_text})" if row.flagged else "")),  # not rich markup

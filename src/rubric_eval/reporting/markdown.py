@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rubric_eval._text import escape_cell, escape_inline, fmt_cost, fmt_duration, fmt_number
+from rubric_eval._text import escape_cell, escape_inline, fmt_ci, fmt_cost, fmt_duration, fmt_number
 from rubric_eval.reporting.leaderboard import above_next_text
 from rubric_eval.trust import audit_lines, diagnostics_lines, judging_lines, meta_summary_lines
 
@@ -65,7 +65,7 @@ def _leaderboard_table(report: EvaluationReport) -> list[str]:
         "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in report.leaderboard:
-        ci = "n/a" if row.ci_low is None else f"[{row.ci_low:.2f}, {row.ci_high or 0:.2f}]"
+        ci = fmt_ci(row.ci_low, row.ci_high)
         rank = "-" if row.rank is None else str(row.rank)
         lines.append(
             f"| {rank} | {escape_cell(row.model)} | {fmt_number(row.score)} | {fmt_number(row.sem)} | "
@@ -155,7 +155,7 @@ def _grading_lines(model: ModelReport) -> list[str]:
 def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, leaderboard: bool) -> list[str]:
     s = model.score
     summary = model.summary
-    ci = "n/a" if s.ci_low is None else f"[{s.ci_low:.2f}, {s.ci_high or 0:.2f}]"
+    ci = fmt_ci(s.ci_low, s.ci_high)
     cached = f"{model.n_cached} of {model.n_instructions} judge calls from the cache"
     summarizer = summary.summarizer or f"none ({summary.reason or 'skipped'})"
     wall = "unknown" if model.wall_time_s is None else fmt_duration(model.wall_time_s)
