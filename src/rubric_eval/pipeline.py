@@ -6,29 +6,41 @@ Steps: generate outputs (optional) -> evaluate (`run_evaluation`: grades + one r
 summarise (its own step, LLM calls) -> report (pure computation, `reporting.generate_report`) ->
 leaderboard file and output files (here, and only here).
 
-Nothing good is destroyed: default file names carry the model (and the judge, when a file for another
-judge is already there), a file written for another model or judge is never overwritten without
-``overwrite``, and a run that is not complete never replaces a complete run's files (it writes
-``*.partial.*`` beside them) nor its leaderboard row.
+Nothing good is destroyed: the files' default names, the overwrite guard, the ``*.partial.*`` names of
+an incomplete run and the run logs live in `_run_files` (re-exported here); an incomplete run never
+replaces a complete run's files nor its leaderboard row.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, is_none, resolve_config
-from rubric_eval._io import atomic_write_text, check_writable, iter_records, write_records
+from rubric_eval._io import check_writable, write_records
+from rubric_eval._run_files import (
+    FileOwner,
+    OutputFiles,
+    choose_output_files,
+    evaluations_owner,
+    file_owner,
+    guard_file,
+    guard_outputs,
+    input_models,
+    model_from_path,
+    name_unnamed,
+    read_runs,
+    report_owner,
+    runs_path,
+    slug,
+    write_runs,
+)
 from rubric_eval._templates import load_template
 from rubric_eval.engine import Engine
 from rubric_eval.errors import EvaluationInterrupted, InputError, RubricEvalError, RunInterrupted
@@ -38,15 +50,12 @@ from rubric_eval.reporting import (
     EvaluationReport,
     FeedbackSummary,
     generate_report,
-    html_path_for,
-    json_twin_path,
     load_leaderboard,
     update_leaderboard,
     write_html,
 )
 from rubric_eval.runs import (
     JudgeIdentity,
-    RunLog,
     RunRecord,
     RunSettings,
     RunTally,
@@ -58,12 +67,37 @@ from rubric_eval.steps.evaluate import DEFAULT_TEMPLATE as EVALUATE_TEMPLATE
 from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan
 from rubric_eval.trust import AuditReport, MetaEvaluation
 
+__all__ = [
+    "DEFAULT_RUNS_DIR",
+    "FileOwner",
+    "Judge",
+    "OneStepResult",
+    "OutputFiles",
+    "as_plan",
+    "choose_output_files",
+    "evaluate_and_generate_report",
+    "evaluations_owner",
+    "file_owner",
+    "guard_file",
+    "input_models",
+    "model_from_path",
+    "name_unnamed",
+    "plan_identity",
+    "read_runs",
+    "report_evaluations",
+    "report_owner",
+    "run_evaluation",
+    "run_one_step",
+    "runs_path",
+    "slug",
+    "summarize_evaluations",
+    "write_runs",
+]
+
 Judge = AnnotatorConfig | JudgingPlan
 
 DEFAULT_RUNS_DIR = Path("rubric_eval_runs")
 logger = logging.getLogger(__name__)
-# Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
-_GENERIC_STEMS = frozenset({"outputs", "evaluations", "records", "data", "input", "instructions"})
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -237,198 +271,6 @@ def evaluate_and_generate_report(
     return convert_back(evaluations), report
 
 
-# -- run logs beside evaluations files ------------------------------------------------------------
-
-
-def runs_path(evaluations_path: Path) -> Path:
-    """``evaluations_x.json`` -> ``evaluations_x.runs.json`` (the run records of that file)."""
-    return evaluations_path.with_name(f"{evaluations_path.stem}.runs.json")
-
-
-def write_runs(evaluations_path: Path, runs: Sequence[RunRecord]) -> Path:
-    path = runs_path(evaluations_path)
-    atomic_write_text(path, RunLog(runs=list(runs)).model_dump_json(indent=2) + "\n")
-    return path
-
-
-def read_runs(evaluations_path: Path, evaluations: Sequence[Record]) -> list[RunRecord] | None:
-    """The run records written beside an evaluations file, if they belong to these evaluations."""
-    path = runs_path(evaluations_path)
-    if not path.is_file():
-        return None
-    try:
-        log = RunLog.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, OSError) as exc:
-        raise InputError(f"not a rubric_eval run log: {exc}", path=str(path)) from None
-    ids = {r.evaluation_run_id for r in evaluations}
-    runs = [run for run in log.runs if run.run_id in ids]
-    return runs or None  # a log of another run (the file was edited or replaced): derive instead
-
-
-# -- output files -------------------------------------------------------------------------------
-
-
-def slug(name: str) -> str:
-    """A file-name-safe version of a model name: ``openai/gpt-4o`` -> ``openai-gpt-4o``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
-
-
-def model_from_path(path: Path) -> str | None:
-    """The model a file is named after: ``outputs_X.json`` or ``X.json`` -> X (None for generic names)."""
-    stem = path.stem
-    if stem.startswith("outputs_") and len(stem) > len("outputs_"):
-        return stem[len("outputs_") :]
-    return None if stem.lower() in _GENERIC_STEMS else stem
-
-
-@dataclass(frozen=True)
-class FileOwner:
-    """Whom an existing output file was written for."""
-
-    models: frozenset[str]
-    judges: frozenset[str]
-    complete: bool
-    judge_keys: frozenset[str] = frozenset()
-    """What defines the judges (`runs.JudgeIdentity.key`), from the file's run log when it has one."""
-
-
-def evaluations_owner(path: Path) -> FileOwner | None:
-    """Whom an existing evaluations file was written for (None: no such file, or not records).
-    Read record by record, in bounded memory."""
-    if not path.is_file():
-        return None
-    models: set[str] = set()
-    judges: set[str] = set()
-    complete = True
-    try:
-        for record in iter_records(path, model=Record):
-            models.add(record.model or "unknown model")
-            if record.evaluator:
-                judges.add(record.evaluator)
-            complete = complete and record.score is not None
-    except InputError:
-        return None
-    if not models:
-        return None
-    keys: frozenset[str] = frozenset()
-    log = runs_path(path)
-    if log.is_file():
-        try:
-            keys = frozenset(r.judge.key for r in RunLog.model_validate_json(log.read_text("utf-8")).runs)
-        except (ValidationError, OSError):
-            keys = frozenset()
-    return FileOwner(models=frozenset(models), judges=frozenset(judges), complete=complete, judge_keys=keys)
-
-
-def input_models(path: Path, unknown_model: str | None = None) -> frozenset[str]:
-    """The models of an input file's records (read in bounded memory); unnamed ones as `unknown_model`."""
-    fallback = unknown_model or "unknown model"
-    return frozenset(r.model or fallback for r in iter_records(path, model=Record))
-
-
-def report_owner(report_path: Path) -> FileOwner | None:
-    """Whom an existing report was written for, from its JSON twin (None: no readable twin)."""
-    twin = report_path if report_path.suffix.lower() == ".json" else json_twin_path(report_path)
-    if twin.is_file():
-        try:
-            report = EvaluationReport.model_validate_json(twin.read_text(encoding="utf-8"))
-        except (ValidationError, OSError):
-            return None
-        return FileOwner(
-            models=frozenset(m.model for m in report.models),
-            judges=frozenset(report.evaluators),
-            complete=not report.incomplete,
-        )
-    return None
-
-
-def file_owner(evaluations_path: Path, report_path: Path) -> FileOwner | None:
-    """Whom a run's files were written for: the evaluations file, else the report's JSON twin."""
-    return evaluations_owner(evaluations_path) or report_owner(report_path)
-
-
-@dataclass(frozen=True)
-class OutputFiles:
-    evaluations: Path
-    report: Path
-
-    @classmethod
-    def named(cls, folder: Path, suffix: str) -> OutputFiles:
-        return cls(folder / f"evaluations{suffix}.json", folder / f"evaluation_report{suffix}.md")
-
-    @property
-    def html(self) -> Path:
-        return html_path_for(self.report)
-
-    @property
-    def all(self) -> list[Path]:
-        return [
-            self.evaluations,
-            runs_path(self.evaluations),
-            self.report,
-            json_twin_path(self.report),
-            self.html,
-        ]
-
-
-def choose_output_files(
-    folder: Path, *, name: str, models: frozenset[str], judge: str, complete: bool, overwrite: bool
-) -> OutputFiles:
-    """Default names for one run's files: ``evaluations_<name>.json`` and ``evaluation_report_<name>.md``;
-    ``_judge-<judge>`` is added when those hold another judge's results, ``.partial`` when they hold a
-    complete run and this one is not. With ``overwrite`` the plain names are used whatever they hold."""
-    base = f"_{slug(name)}"
-    if overwrite:
-        return OutputFiles.named(folder, base)
-    for suffix in (base, f"{base}_judge-{slug(judge)}"):
-        files = OutputFiles.named(folder, suffix)
-        owner = file_owner(files.evaluations, files.report)
-        if owner is None:
-            return files
-        if owner.models == models and owner.judges <= {judge}:
-            if owner.complete and not complete:
-                return OutputFiles.named(folder, f"{suffix}.partial")
-            return files
-    raise InputError(
-        f"{folder}: the files for {name} hold results of other models or judges; pass --overwrite to "
-        "replace them or --output_dir to write elsewhere",
-        path=str(folder),
-    )
-
-
-def guard_file(
-    path: Path,
-    *,
-    models: frozenset[str] | Callable[[], frozenset[str]],
-    judges: frozenset[str],
-    overwrite: bool,
-    report: bool = False,
-    judge_keys: frozenset[str] = frozenset(),
-) -> None:
-    """Refuse to replace an evaluations file (or, with ``report``, a report) written for another model
-    or judge. Judges are compared by what defines them when both sides know it (``judge_keys``: two
-    spellings of one config are one judge), else by name. An empty ``models`` (no input records) is
-    left to the step's own error. ``models`` may be a function (e.g. a pass over a large input): it
-    is called only when there is a file to guard."""
-    if overwrite:
-        return
-    owner = report_owner(path) if report else evaluations_owner(path)
-    if owner is None:
-        return
-    if callable(models):
-        models = models()
-    if not models:
-        return
-    same_judge = owner.judge_keys <= judge_keys if owner.judge_keys and judge_keys else owner.judges <= judges
-    if owner.models != models or not same_judge:
-        raise InputError(
-            f"{path.name} holds results for {', '.join(sorted(owner.models))} judged by "
-            f"{', '.join(sorted(owner.judges)) or 'an unknown judge'}, not for {', '.join(sorted(models))} "
-            f"judged by {', '.join(sorted(judges))}; pass --overwrite to replace it",
-            path=str(path),
-        )
-
-
 # -- the one-step run ---------------------------------------------------------------------------
 
 
@@ -439,14 +281,6 @@ class OneStepResult:
     files: OutputFiles
     outputs_path: Path | None
     n_failed_calls: int
-
-
-def name_unnamed(records: Sequence[Record], path: Path | None) -> list[Record]:
-    """Records without a ``model`` get the model their file is named after (``alpha.json`` -> alpha)."""
-    model = model_from_path(path) if path is not None else None
-    if model is None or all(r.model is not None for r in records):
-        return list(records)
-    return [r if r.model is not None else r.model_copy(update={"model": model}) for r in records]
 
 
 def run_one_step(
@@ -495,7 +329,7 @@ def run_one_step(
         model_name = records[0].model if records else generator.name
         outputs_path = folder / f"outputs_{slug(model_name or generator.name)}.json"
         if not overwrite:
-            _guard_outputs(outputs_path, model_name or "")
+            guard_outputs(outputs_path, model_name or "")
         write_records(records, outputs_path)
         n_failed = sum(r.output is None for r in records)
         echo(f"generate_outputs: {len(records)} records, {n_failed} failed; wrote {outputs_path}")
@@ -617,20 +451,3 @@ def _record_interrupted(
         source=str(files.evaluations),
     )
     report.write(files.report)
-
-
-def _guard_outputs(path: Path, model: str) -> None:
-    """An outputs file of another model is not replaced by generation (its answers may not be cached)."""
-    if not path.is_file():
-        return
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
-        return
-    models = {str(r.get("model")) for r in data if isinstance(r, dict)} if isinstance(data, list) else set()
-    if models and models != {model}:
-        raise InputError(
-            f"{path.name} holds outputs of {', '.join(sorted(models))}, not {model}; pass --overwrite "
-            "to replace it",
-            path=str(path),
-        )
