@@ -13,6 +13,7 @@ from rubric_eval.reporting.scoring import (
     instruction_score,
     level_scores,
     paired_sign_flip_test,
+    paired_sign_flip_tests,
     quantile,
     score_stats,
     weighted_mean,
@@ -232,3 +233,19 @@ def test_bootstrap_matches_the_sampling_distribution_of_the_mean() -> None:
     weights = [3.0] * 50 + [1.0] * 50
     ci = bootstrap_ci(values, weights, n_resamples=5000, seed=0)
     assert ci is not None and ci[0] < weighted_mean(values, weights) < ci[1] < 5.5
+
+
+def test_batched_sign_flip_tests_equal_one_test_per_pair() -> None:
+    rng = random.Random(5)
+    levels = [1.0, 4.0, 5.5, 7.0, 10.0]
+    pairs: list[tuple[list[float], list[float], list[float] | None]] = []
+    for n in (0, 1, 5, 12, 13, 40, 40, 40, 120):
+        a = [rng.choice(levels) for _ in range(n)]
+        b = [rng.choice(levels) for _ in range(n)]
+        weights = [rng.choice([1.0, 2.0]) for _ in range(n)] if n % 2 == 0 else None
+        pairs.append((a, b, weights))
+    pairs.append((pairs[5][0], pairs[5][0], None))  # no difference at all: p = 1
+    batched = paired_sign_flip_tests(pairs, n_resamples=3000, seed=11)
+    single = [paired_sign_flip_test(a, b, w, n_resamples=3000, seed=11) for a, b, w in pairs]
+    assert batched == single
+    assert batched[-1].p_value == 1.0 and batched[0].p_value is None

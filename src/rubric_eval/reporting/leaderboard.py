@@ -28,7 +28,7 @@ from rubric_eval.reporting.scoring import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     holm_adjust,
-    paired_sign_flip_test,
+    paired_sign_flip_tests,
 )
 from rubric_eval.runs import RunRecord, RunStatus
 
@@ -299,29 +299,48 @@ def _row(run: RunRecord, rank: int | None) -> RankedRow:
     )
 
 
-def compare_runs(
-    a: RunRecord, b: RunRecord, *, n_resamples: int, seed: int
-) -> tuple[int, float | None, float | None]:
-    """(n paired, mean difference, p) of a paired sign-flip test of a vs b on their shared instructions."""
+def _paired_scores(a: RunRecord, b: RunRecord) -> tuple[list[float], list[float], list[float] | None]:
     assert a.results is not None and b.results is not None
     shared = sorted(set(a.results.instruction_scores) & set(b.results.instruction_scores))
     weights = None
     if a.results.instruction_weights is not None:
         weights = [a.results.instruction_weights.get(k, 1.0) for k in shared]
-    test = paired_sign_flip_test(
+    return (
         [a.results.instruction_scores[k] for k in shared],
         [b.results.instruction_scores[k] for k in shared],
         weights,
-        n_resamples=n_resamples,
-        seed=seed,
     )
+
+
+def compare_runs(
+    a: RunRecord, b: RunRecord, *, n_resamples: int, seed: int
+) -> tuple[int, float | None, float | None]:
+    """(n paired, mean difference, p) of a paired sign-flip test of a vs b on their shared instructions."""
+    (test,) = paired_sign_flip_tests([_paired_scores(a, b)], n_resamples=n_resamples, seed=seed)
     return test.n, test.mean_difference, test.p_value
 
 
+_Tests = dict[tuple[int, int], tuple[int, float | None, float | None]]
+
+
+def _compare_all(
+    pairs: Sequence[tuple[RunRecord, RunRecord]], *, n_resamples: int, seed: int, known: _Tests | None = None
+) -> _Tests:
+    """`compare_runs` of every pair (keyed by the runs' ids), tested together; ``known`` ones are reused."""
+    known = dict(known or {})
+    todo = list({(id(a), id(b)): (a, b) for a, b in pairs if (id(a), id(b)) not in known}.items())
+    tests = paired_sign_flip_tests(
+        [_paired_scores(a, b) for _, (a, b) in todo], n_resamples=n_resamples, seed=seed
+    )
+    for (key, _), test in zip(todo, tests, strict=True):
+        known[key] = (test.n, test.mean_difference, test.p_value)
+    return known
+
+
 def _comparisons(
-    pairs: Sequence[tuple[RunRecord, RunRecord]], *, alpha: float, n_resamples: int, seed: int
+    pairs: Sequence[tuple[RunRecord, RunRecord]], *, alpha: float, tests_by_pair: _Tests
 ) -> list[PairComparison]:
-    tests = [compare_runs(a, b, n_resamples=n_resamples, seed=seed) for a, b in pairs]
+    tests = [tests_by_pair[id(a), id(b)] for a, b in pairs]
     adjusted = holm_adjust([p if n >= 2 else None for n, _, p in tests])
     comparisons = []
     for (a, b), (n, diff, p), adj in zip(pairs, tests, adjusted, strict=True):
@@ -347,7 +366,22 @@ def rank_runs(
     seed: int = DEFAULT_SEED,
 ) -> list[RankedRow]:
     """Complete runs by score (unscored last), each tested against the next; then the others, flagged."""
+    return _rank_runs(runs, alpha=alpha, n_resamples=n_resamples, seed=seed, tests_by_pair={})
+
+
+def _rank_runs(
+    runs: Sequence[RunRecord], *, alpha: float, n_resamples: int, seed: int, tests_by_pair: _Tests
+) -> list[RankedRow]:
     ranked_runs = sorted((r for r in runs if r.complete and r.results is not None), key=_sort_key)
+    neighbours = [
+        (run, below)
+        for run, below in itertools.pairwise(ranked_runs)
+        if run.results is not None
+        and run.results.score.mean is not None
+        and below.results is not None
+        and below.results.score.mean is not None
+    ]
+    tests_by_pair = _compare_all(neighbours, n_resamples=n_resamples, seed=seed, known=tests_by_pair)
     rows: list[RankedRow] = []
     for i, run in enumerate(ranked_runs):
         entry = _row(run, i + 1)
@@ -358,7 +392,7 @@ def rank_runs(
             and below.results
             and below.results.score.mean is not None
         ):
-            n, diff, p = compare_runs(run, below, n_resamples=n_resamples, seed=seed)
+            n, diff, p = tests_by_pair[id(run), id(below)]
             entry.n_paired_with_next, entry.p_value_vs_next = n, p
             entry.above_next = (
                 (p is not None and diff is not None and diff > 0 and p < alpha) if n >= 2 else None
@@ -383,8 +417,13 @@ def leaderboard_views(
         groups.setdefault((run.dataset.fingerprint, run.judge.key), []).append(run)
     views = []
     for (fingerprint, judge_key), members in groups.items():
-        rows = rank_runs(members, alpha=alpha, n_resamples=n_resamples, seed=seed)
         ranked = sorted((r for r in members if r.complete and r.results is not None), key=_sort_key)
+        base = next((r for r in ranked if r.model == baseline), None)
+        all_pairs = list(itertools.combinations(ranked, 2)) if pairwise else []
+        base_pairs = [(r, base) for r in ranked if r is not base] if base is not None else []
+        # Every test of the view at once: same-size pairs share one matrix product.
+        tests = _compare_all(all_pairs + base_pairs, n_resamples=n_resamples, seed=seed)
+        rows = _rank_runs(members, alpha=alpha, n_resamples=n_resamples, seed=seed, tests_by_pair=tests)
         view = LeaderboardView(
             dataset=members[-1].dataset.name,
             dataset_fingerprint=fingerprint,
@@ -395,12 +434,9 @@ def leaderboard_views(
             baseline=baseline,
         )
         if pairwise:
-            pairs = list(itertools.combinations(ranked, 2))
-            view.pairwise = _comparisons(pairs, alpha=alpha, n_resamples=n_resamples, seed=seed)
-        base = next((r for r in ranked if r.model == baseline), None)
+            view.pairwise = _comparisons(all_pairs, alpha=alpha, tests_by_pair=tests)
         if base is not None:
-            pairs = [(r, base) for r in ranked if r is not base]
-            view.vs_baseline = _comparisons(pairs, alpha=alpha, n_resamples=n_resamples, seed=seed)
+            view.vs_baseline = _comparisons(base_pairs, alpha=alpha, tests_by_pair=tests)
         views.append(view)
     return sorted(views, key=lambda v: (-len(v.rows), v.dataset, v.judge))
 

@@ -301,6 +301,33 @@ def paired_sign_flip_test(
     return PairedTest(n, observed, (1 + hits) / (1 + n_resamples), exact=False)
 
 
+def paired_sign_flip_tests(
+    pairs: Sequence[tuple[Sequence[float], Sequence[float], Sequence[float] | None]],
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> list[PairedTest]:
+    """`paired_sign_flip_test` of each ``(a, b, weights)``, the same results: pairs of one size that use
+    the shared sign patterns are tested together (one matrix product instead of one per pair)."""
+    results: list[PairedTest | None] = [None] * len(pairs)
+    batches: dict[int, list[tuple[int, np.ndarray, float]]] = {}
+    for index, (a, b, weights) in enumerate(pairs):
+        n = len(a)
+        if len(b) != n or n <= _EXACT_SIGN_FLIP_MAX_N or n * n_resamples > _CACHED_CELLS:
+            results[index] = paired_sign_flip_test(a, b, weights, n_resamples=n_resamples, seed=seed)
+            continue
+        p = np.asarray(_normalized_weights(n, weights))
+        terms = p * (np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+        batches.setdefault(n, []).append((index, terms, float(terms.sum())))
+    for n, batch in batches.items():
+        sums = _cached_signs(n, n_resamples, seed) @ np.column_stack([terms for _, terms, _ in batch])
+        thresholds = np.array([abs(observed) - 1e-12 for _, _, observed in batch])
+        hits = (np.abs(sums) >= thresholds).sum(axis=0)
+        for (index, _, observed), h in zip(batch, hits, strict=True):
+            results[index] = PairedTest(n, observed, (1 + int(h)) / (1 + n_resamples), exact=False)
+    return [r for r in results if r is not None]
+
+
 def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
     """Holm-Bonferroni adjusted p-values (family-wise error control over the given tests).
 
