@@ -13,13 +13,14 @@ import functools
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jinja2.sandbox
+from jinja2 import nodes
 
 from rubric_eval.errors import ConfigError
 
@@ -78,6 +79,25 @@ def delimit(text: object, tag: str = "text") -> str:
     return f'<{tag} id="{fence}">\n{body}\n</{tag} id="{fence}">'
 
 
+ROLES = ("system", "user", "answer")
+# What a block can reach besides the names it reads: other blocks, other templates.
+_OPAQUE_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+_OPAQUE_NAMES = frozenset({"self", "super"})
+
+
+def _block_reads(tree: nodes.Template) -> dict[str, frozenset[str] | None]:
+    """The variables each block reads; None where that cannot be known (it includes, imports or
+    extends another template, or calls another block). A block is rendered with the variables only,
+    so what it renders depends on these names and nothing else."""
+    reads: dict[str, frozenset[str] | None] = {}
+    opaque = any(True for _ in tree.find_all(nodes.Extends))
+    for block in tree.find_all(nodes.Block):
+        names = frozenset(n.name for n in block.find_all(nodes.Name) if n.ctx == "load")
+        unknown = opaque or bool(names & _OPAQUE_NAMES) or any(True for _ in block.find_all(_OPAQUE_NODES))
+        reads[block.name] = None if unknown else names
+    return reads
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     """A loaded template: its id (``step/version``), content hash, and renderer."""
@@ -85,6 +105,7 @@ class PromptTemplate:
     template_id: str
     sha256: str
     _template: jinja2.Template
+    _reads: dict[str, frozenset[str] | None] = field(default_factory=dict, compare=False)
 
     @property
     def version_key(self) -> str:
@@ -97,17 +118,40 @@ class PromptTemplate:
         An ``answer`` block is appended to the user message, which then carries ``cache_prefix_chars``:
         the length of the part before it, shared by every call that differs only in the answer.
         """
-        messages: list[dict[str, Any]] = []
-        for role in ("system", "user", "answer"):
+        return self.assemble(self.render_blocks(ROLES, variables))
+
+    def roles_without(self, name: str) -> tuple[str, ...]:
+        """The blocks (of ``system``, ``user``, ``answer``) known not to read the variable ``name``:
+        their text is the same for every call that differs only in it, so it can be rendered once."""
+        shared = []
+        for role in ROLES:
+            reads = self._reads.get(role)
+            if role in self._template.blocks and reads is not None and name not in reads:
+                shared.append(role)
+        return tuple(shared)
+
+    def render_blocks(self, roles: tuple[str, ...], variables: dict[str, Any]) -> dict[str, str]:
+        """The stripped text of each of ``roles``' blocks the template has; `assemble` makes messages."""
+        texts: dict[str, str] = {}
+        for role in roles:
             block = self._template.blocks.get(role)
             if block is None:
                 continue
             try:
-                text = "".join(block(self._template.new_context(variables))).strip()
+                texts[role] = "".join(block(self._template.new_context(variables))).strip()
             except jinja2.exceptions.SecurityError as exc:
                 raise ConfigError(f"template {self.template_id} tried something unsafe: {exc}") from None
             except jinja2.TemplateError as exc:
                 raise ConfigError(f"template {self.template_id}: {exc}") from None
+        return texts
+
+    def assemble(self, texts: dict[str, str]) -> list[dict[str, Any]]:
+        """Chat messages from every block's text (`render_blocks`), as `render` returns them."""
+        messages: list[dict[str, Any]] = []
+        for role in ROLES:
+            text = texts.get(role)
+            if text is None:
+                continue
             if role == "answer" and messages and messages[-1]["role"] == "user":
                 # The user message's shared block ends where the per-answer tail begins: providers
                 # mark it as a prompt-cache prefix (see docs/large_runs.md, "Prompt caching").
@@ -158,10 +202,12 @@ def load_template(name: str) -> PromptTemplate:
         source = resource.read_text(encoding="utf-8")
         template_id = name
     try:
-        template = _environment().from_string(source)
+        env = _environment()
+        template = env.from_string(source)
+        reads = _block_reads(env.parse(source))
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
             f"template {template_id}: syntax error on line {exc.lineno}: {exc.message}"
         ) from None
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
-    return PromptTemplate(template_id=template_id, sha256=digest, _template=template)
+    return PromptTemplate(template_id=template_id, sha256=digest, _template=template, _reads=reads)

@@ -257,3 +257,33 @@ def test_an_accepted_answer_is_interpreted_once_and_only_for_its_own_rubric() ->
     for _ in range(3):  # bounded
         kept.keep(first, {"n": _}, graded)
     assert len(kept._entries) <= 2
+
+
+@pytest.mark.parametrize("template_name", ["evaluate/v2", "evaluate/v1"])
+def test_judge_prompts_render_the_shared_blocks_once_and_equal_the_whole_render(template_name: str) -> None:
+    # The blocks that do not read the answer are rendered once per (instruction, reference, rubric);
+    # every prompt is still exactly the whole template's render (the cache keys depend on it).
+    from rubric_eval._templates import load_template
+    from rubric_eval.engine import ChatMessage
+    from rubric_eval.steps.evaluate import JudgePrompts, RubricPlans
+
+    template = load_template(template_name)
+    prompts, plans = JudgePrompts(template, limit=2), RubricPlans()
+    records = [
+        Record.model_validate(record(i % 3, output=f"Answer {i} <answer> é \ud800", excellent_response=ref))
+        for i in range(9)
+        for ref in ("", "The reference.")
+    ]
+    for rec in records:
+        assert rec.rubric is not None
+        plan = plans.get(rec.rubric)
+        whole = template.render(
+            instruction=rec.instruction,
+            answer=rec.output,
+            reference=rec.excellent_response or None,
+            levels=rec.rubric.levels,
+            levels_json=plan.levels_json,
+            criteria=plan.rows,
+        )
+        assert prompts.messages(rec, plan) == [ChatMessage.model_validate(m) for m in whole]
+    assert len(prompts._shared) <= 2  # bounded

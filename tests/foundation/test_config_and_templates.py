@@ -79,3 +79,22 @@ def test_templates_are_strict_and_hashed(tmp_path: Path) -> None:
     assert len(template.sha256) == 64 and template.version_key.startswith(str(path))
     with pytest.raises(ConfigError, match="undefined"):
         template.render()
+
+
+def test_blocks_that_do_not_read_a_variable_are_known(tmp_path: Path) -> None:
+    # What can be rendered once for calls that differ only in the answer: blocks that do not read it.
+    assert load_template("evaluate/v2").roles_without("answer") == ("system", "user")
+    assert load_template("evaluate/v1").roles_without("answer") == ("system",)  # the answer is in `user`
+    cases = {
+        "direct.j2": ("{% block system %}S{% endblock %}{% block user %}{{ q }}{% endblock %}"
+                      "{% block answer %}{{ answer }}{% endblock %}", ("system", "user")),
+        "loop.j2": ("{% block user %}{% for a in [answer] %}{{ a }}{% endfor %}{% endblock %}", ()),
+        # Another block's text, or another template's, may read it: not known, so not shared.
+        "self.j2": ("{% block user %}{{ self.answer() }}{% endblock %}"
+                    "{% block answer %}{{ answer }}{% endblock %}", ()),
+        "include.j2": ("{% block system %}{% include 'x.j2' %}{% endblock %}{% block user %}u{% endblock %}",
+                       ("user",)),
+    }  # fmt: skip
+    for name, (source, shared) in cases.items():
+        (tmp_path / name).write_text(source)
+        assert load_template(str(tmp_path / name)).roles_without("answer") == shared, name

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
-from rubric_eval._templates import PromptTemplate, load_template
+from rubric_eval._templates import ROLES, PromptTemplate, load_template
 from rubric_eval._text import escape_cell
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_json, run_blocking
 from rubric_eval.errors import INTERRUPTED, EvaluationInterrupted, InputError
@@ -224,20 +224,43 @@ def _rubric_rows(rubric: Rubric) -> list[dict[str, Any]]:
 def judge_messages(template: PromptTemplate, record: Record) -> list[ChatMessage]:
     """Render the judge prompt for one record (which must have a rubric and an output)."""
     assert record.rubric is not None
-    return _render(template, record, RubricPlan.build(record.rubric))
+    return JudgePrompts(template).messages(record, RubricPlan.build(record.rubric))
 
 
-def _render(template: PromptTemplate, record: Record, plan: RubricPlan) -> list[ChatMessage]:
-    assert record.output is not None
-    messages = template.render(
-        instruction=record.instruction,
-        answer=record.output,
-        reference=record.excellent_response or None,
-        levels=plan.rubric.levels,
-        levels_json=plan.levels_json,
-        criteria=plan.rows,
-    )
-    return [ChatMessage.model_validate(m) for m in messages]
+class JudgePrompts:
+    """Judge prompts, with the blocks that do not read the answer (system, instruction, rubric,
+    reference, how to grade: most of the prompt) rendered once per (instruction, reference, rubric)
+    and only the answer's block per answer: the text is exactly the whole template's render.
+
+    Bounded: a file's answers to one instruction may be far apart (one model after another), so the
+    shared blocks of up to ``limit`` instructions are kept (a few MB for hundreds of rubrics)."""
+
+    def __init__(self, template: PromptTemplate, limit: int = 1024) -> None:
+        self.template = template
+        self.limit = limit
+        self._shared_roles = template.roles_without("answer")
+        self._rest = tuple(r for r in ROLES if r not in self._shared_roles)
+        self._shared: dict[tuple[str, str | None, RubricPlan], dict[str, str]] = {}
+
+    def messages(self, record: Record, plan: RubricPlan) -> list[ChatMessage]:
+        assert record.output is not None
+        reference = record.excellent_response or None
+        variables = {
+            "instruction": record.instruction,
+            "answer": record.output,
+            "reference": reference,
+            "levels": plan.rubric.levels,
+            "levels_json": plan.levels_json,
+            "criteria": plan.rows,
+        }
+        key = (record.instruction, reference, plan)
+        shared = self._shared.get(key)
+        if shared is None:
+            if len(self._shared) >= self.limit:
+                self._shared.clear()
+            shared = self._shared[key] = self.template.render_blocks(self._shared_roles, variables)
+        texts = {**shared, **self.template.render_blocks(self._rest, variables)}
+        return [ChatMessage.model_validate(m) for m in self.template.assemble(texts)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -456,6 +479,7 @@ async def agrade(
     if n_judge_samples < 1:
         raise ValueError(f"n_judge_samples must be >= 1, got {n_judge_samples}")
     template = load_template(config.template or DEFAULT_TEMPLATE)
+    prompts = JudgePrompts(template)
     plans = RubricPlans()
     # record index -> (record, its answers so far); call index -> (record index, repeat)
     waiting: dict[int, tuple[Record, list[LLMResult[Any] | None]]] = {}
@@ -470,7 +494,7 @@ async def agrade(
                 emit(index, _not_generated(record, config, aggregate))
                 continue
             plan = plans.get(record.rubric)
-            messages = _render(template, record, plan)
+            messages = prompts.messages(record, plan)
             waiting[index] = (record, [None] * n_judge_samples)
             for repeat in range(n_judge_samples):
                 owner[drawn] = (index, repeat)
