@@ -266,3 +266,37 @@ def test_server_json_is_what_the_openai_sdk_parses(openai_server: OpenAICompatib
     reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content and reply.usage is not None
     assert json.dumps(openai_server.requests[0]["messages"]) == '[{"role": "user", "content": "hi"}]'
+
+
+def test_request_body_with_a_memoised_schema_is_exactly_json_dumps() -> None:
+    # The answer schema's text is memoised per schema object and spliced in: the bytes sent must be
+    # those of encoding the whole body at once, in every structured-output mode.
+    from rubric_eval.engine.providers.openai import encode_body
+
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"Précision \u2028": {"type": "string", "enum": ["très bien", "\ud800", 'x"\\']}},
+        "required": ["Précision \u2028"],
+        "additionalProperties": False,
+    }
+    other = json.loads(json.dumps(schema))  # equal content, another object
+    other["title"] = "another"
+    messages = [
+        {"role": "system", "content": "Be fair. ü \x00 \ud83d\ude00"},
+        {"role": "user", "content": "\ud800 q"},
+    ]
+    head = {"temperature": 0.5, "stop": ["a", {"b": [1.5, None, True]}], "model": "m", "messages": messages}
+    formats: list[Any] = [
+        {"type": "json_schema", "json_schema": {"name": "Ans", "schema": schema, "strict": True}},
+        {"type": "json_schema", "json_schema": {"name": "Ans", "schema": other, "strict": False}},
+        {"type": "json_object", "schema": schema},
+        {"type": "json_object"},
+    ]
+    for _ in range(2):  # the second round is served from the memo
+        for response_format in formats:
+            body = {**head, "prompt_cache_key": "k", "response_format": response_format}
+            assert encode_body(body) == json.dumps(body)
+        assert encode_body(head) == json.dumps(head)
+    # Not the last key (no provider builds that, but the text must still be right).
+    body = {"response_format": formats[0], **head}
+    assert encode_body(body) == json.dumps(body)
