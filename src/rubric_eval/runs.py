@@ -263,21 +263,25 @@ def run_counts(records: Sequence[Record], scored: Sequence[bool] | None = None) 
     counts = RunCounts(n_instructions=len(records), n_scored=0, n_unscored=0)
     flags = scored if scored is not None else [r.score is not None for r in records]
     for record, has_score in zip(records, flags, strict=True):
-        if has_score:
-            counts.n_scored += 1
-        else:
-            counts.n_unscored += 1
-        error = record.judge_issues.error if record.judge_issues is not None else None
-        if record.output_error is not None:
-            counts.n_generation_failed += 1
-            error = record.output_error
-        elif error is not None:
-            counts.n_failed_calls += 1
-        if error is not None and BUDGET_EXHAUSTED in error:
-            counts.n_budget_stopped += 1
-        elif error is not None and INTERRUPTED in error:
-            counts.n_interrupted += 1
+        _count_record(counts, record, has_score)
     return counts
+
+
+def _count_record(counts: RunCounts, record: Record, has_score: bool) -> None:
+    if has_score:
+        counts.n_scored += 1
+    else:
+        counts.n_unscored += 1
+    error = record.judge_issues.error if record.judge_issues is not None else None
+    if record.output_error is not None:
+        counts.n_generation_failed += 1
+        error = record.output_error
+    elif error is not None:
+        counts.n_failed_calls += 1
+    if error is not None and BUDGET_EXHAUSTED in error:
+        counts.n_budget_stopped += 1
+    elif error is not None and INTERRUPTED in error:
+        counts.n_interrupted += 1
 
 
 def run_status(counts: RunCounts, *, interrupted: bool = False) -> RunStatus:
@@ -297,17 +301,21 @@ def call_totals(records: Sequence[Record]) -> CallTotals:
     """The judge calls' totals from evaluated records' bookkeeping."""
     totals = CallTotals()
     for r in records:
-        if r.evaluation_date is None:
-            continue  # no judge call (no answer to grade)
-        totals.calls += 1
-        totals.cached += bool(r.evaluation_cached)
-        totals.input_tokens += r.evaluation_input_tokens or 0
-        totals.output_tokens += r.evaluation_output_tokens or 0
-        price = r.evaluation_price_per_example or 0.0
-        totals.answers_cost_usd += price
-        totals.spent_usd += 0.0 if r.evaluation_cached else price
-        totals.n_unpriced_calls += r.evaluation_cost_known is False
+        _total_record(totals, r)
     return totals
+
+
+def _total_record(totals: CallTotals, r: Record) -> None:
+    if r.evaluation_date is None:
+        return  # no judge call (no answer to grade)
+    totals.calls += 1
+    totals.cached += bool(r.evaluation_cached)
+    totals.input_tokens += r.evaluation_input_tokens or 0
+    totals.output_tokens += r.evaluation_output_tokens or 0
+    price = r.evaluation_price_per_example or 0.0
+    totals.answers_cost_usd += price
+    totals.spent_usd += 0.0 if r.evaluation_cached else price
+    totals.n_unpriced_calls += r.evaluation_cost_known is False
 
 
 class _ModelTally:
@@ -321,16 +329,14 @@ class _ModelTally:
         self.instructions: set[str] = set()
         self.names: set[str] = set()
 
-    def add(self, record: Record, digest: str) -> None:
-        counts = run_counts([record])
-        for field in RunCounts.model_fields:
-            setattr(self.counts, field, getattr(self.counts, field) + getattr(counts, field))
-        totals = call_totals([record])
-        for field in CallTotals.model_fields:
-            setattr(self.totals, field, getattr(self.totals, field) + getattr(totals, field))
+    def add(self, record: Record, digests: tuple[str, str]) -> None:
+        """Add one record; ``digests``: its (instruction, rubric) pair's and its instruction's."""
+        self.counts.n_instructions += 1
+        _count_record(self.counts, record, record.score is not None)
+        _total_record(self.totals, record)
         self.latency += record.evaluation_time_per_example or 0.0
-        self.digests.add(digest)
-        self.instructions.add(hashlib.sha256(record.instruction.strip().encode()).hexdigest())
+        self.digests.add(digests[0])
+        self.instructions.add(digests[1])
         if record.dataset_name:
             self.names.add(record.dataset_name)
 
@@ -351,9 +357,9 @@ class RunTally:
         self.models: dict[str, _ModelTally] = {}
         # (instruction, rubric content) -> pair digest: tens of models' records repeat each pair, and
         # the digest (rubric normalised and serialised, then hashed) is most of this tally's cost.
-        self._digests: dict[tuple[str, tuple[object, ...]], str] = {}
+        self._digests: dict[tuple[str, tuple[object, ...]], tuple[str, str]] = {}
 
-    def _pair_digest(self, record: Record) -> str:
+    def _pair_digests(self, record: Record) -> tuple[str, str]:
         rubric = record.rubric
         content: tuple[object, ...] = (
             ()
@@ -368,7 +374,8 @@ class RunTally:
         if digest is None:
             if len(self._digests) >= _DIGEST_MEMO:
                 self._digests.clear()  # bounded memory whatever the number of distinct pairs
-            digest = self._digests[key] = pair_digest(record)
+            instruction = hashlib.sha256(record.instruction.strip().encode()).hexdigest()
+            digest = self._digests[key] = (pair_digest(record), instruction)
         return digest
 
     def add(self, record: Record) -> Record:
@@ -376,9 +383,11 @@ class RunTally:
         if record.model is None and self.unknown_model is not None:
             update["model"] = self.unknown_model
         record = record.model_copy(update=update)
-        self.models.setdefault(record.model or "unknown model", _ModelTally()).add(
-            record, self._pair_digest(record)
-        )
+        model = record.model or "unknown model"
+        tally = self.models.get(model)
+        if tally is None:
+            tally = self.models[model] = _ModelTally()
+        tally.add(record, self._pair_digests(record))
         return record
 
     def runs(

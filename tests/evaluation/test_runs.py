@@ -8,6 +8,11 @@ from rubric_eval import resolve_config
 from rubric_eval.records import Record
 from rubric_eval.reporting.scoring import holm_adjust
 from rubric_eval.runs import (
+    JudgeIdentity,
+    RunRecord,
+    RunSettings,
+    RunTally,
+    call_totals,
     canonical_model_name,
     dataset_fingerprint,
     dataset_identity,
@@ -84,11 +89,22 @@ def test_holm_adjustment_by_hand() -> None:
     assert holm_adjust([]) == []
 
 
+def runs_of(tally: RunTally) -> list[RunRecord]:
+    stamp = "2026-01-01T00:00:00+00:00"
+    return tally.runs(
+        judge=JudgeIdentity(name="j"),
+        dataset_name=None,
+        input_path=None,
+        settings=RunSettings(),
+        started_at=stamp,
+        finished_at=stamp,
+        wall_time_s=None,
+    )
+
+
 def test_streamed_tally_identifies_the_dataset_like_the_whole_list() -> None:
     # RunTally remembers each (instruction, rubric) pair's digest; records of several models repeat
     # the pairs, and a rubric differing only in a weight or a description is another pair.
-    from rubric_eval.runs import JudgeIdentity, RunSettings, RunTally
-
     base = records()
     changed = base[0].dump()
     changed["rubric"][0]["weight"] += 1
@@ -103,15 +119,37 @@ def test_streamed_tally_identifies_the_dataset_like_the_whole_list() -> None:
     tally = RunTally(run_id="r")
     for r in stream:
         tally.add(r)
-    runs = tally.runs(
-        judge=JudgeIdentity(name="j"),
-        dataset_name=None,
-        input_path=None,
-        settings=RunSettings(),
-        started_at="2026-01-01T00:00:00+00:00",
-        finished_at="2026-01-01T00:00:00+00:00",
-        wall_time_s=None,
-    )
+    runs = runs_of(tally)
     assert [run.dataset.fingerprint for run in runs] == [dataset_fingerprint(base + variants)] * 2
     assert dataset_fingerprint(base + variants) != dataset_fingerprint(base)
     assert len({dataset_fingerprint([r]) for r in base + variants}) == 5
+
+
+def test_streamed_tally_counts_and_totals_equal_those_of_the_whole_list() -> None:
+    # RunTally adds each record into one model's counts and call totals as it streams past: the same
+    # figures as counting each model's whole list at once.
+    date = "2026-01-01T00:00:00+00:00"
+    kinds: list[dict[str, object]] = [
+        {"score": 7.0, "evaluation_date": date, "evaluation_price_per_example": 0.01, "evaluation_input_tokens": 9},
+        {"score": 5.0, "evaluation_date": date, "evaluation_cached": True, "evaluation_price_per_example": 0.02},
+        {"score": None, "evaluation_date": date, "judge_issues": {"error": "budget exhausted: --max_cost"}},
+        {"score": None, "evaluation_date": date, "judge_issues": {"error": "interrupted: stopped"}},
+        {"score": None, "evaluation_date": date, "judge_issues": {"error": "HTTP 500"}, "evaluation_cost_known": False},
+        {"score": None, "output": None, "output_error": "the model failed"},
+        {"score": 3.0, "evaluation_date": date, "evaluation_output_tokens": 4, "evaluation_cost_known": False},
+    ]  # fmt: skip
+    stream = [
+        Record.model_validate(record(i, model=model, **kind))
+        for i, kind in enumerate(kinds)
+        for model in ("m1", "m2", "m1")
+    ]
+    tally = RunTally(run_id="r")
+    for r in stream:
+        tally.add(r)
+    runs = runs_of(tally)
+    for run in runs:
+        own = [r for r in stream if r.model == run.model]
+        assert run.counts == run_counts(own)
+        assert run.totals == call_totals(own)
+        assert run.dataset.n_instructions == len(kinds)
+    assert run_counts(stream).n_budget_stopped == 3 and call_totals(stream).cached == 3
