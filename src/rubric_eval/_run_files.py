@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from rubric_eval._io import atomic_write_text, iter_records
 from rubric_eval.errors import InputError
 from rubric_eval.records import Record
-from rubric_eval.reporting import EvaluationReport, html_path_for, json_twin_path
 from rubric_eval.runs import RunLog, RunRecord
 
 # Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
@@ -118,6 +117,10 @@ def input_models(path: Path, unknown_model: str | None = None) -> frozenset[str]
 
 def report_owner(report_path: Path) -> FileOwner | None:
     """Whom an existing report was written for, from its JSON twin (None: no readable twin)."""
+    # Here, not at the top: `rubric_eval evaluate` guards its output with this module but never
+    # reports, and the report modules (with numpy) are a large part of its start-up otherwise.
+    from rubric_eval.reporting import EvaluationReport, json_twin_path
+
     twin = report_path if report_path.suffix.lower() == ".json" else json_twin_path(report_path)
     if twin.is_file():
         try:
@@ -148,10 +151,14 @@ class OutputFiles:
 
     @property
     def html(self) -> Path:
+        from rubric_eval.reporting import html_path_for
+
         return html_path_for(self.report)
 
     @property
     def all(self) -> list[Path]:
+        from rubric_eval.reporting import json_twin_path
+
         return [
             self.evaluations,
             runs_path(self.evaluations),

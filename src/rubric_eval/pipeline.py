@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, is_none, resolve_config
@@ -45,15 +45,6 @@ from rubric_eval._templates import load_template
 from rubric_eval.engine import Engine
 from rubric_eval.errors import EvaluationInterrupted, InputError, RubricEvalError, RunInterrupted
 from rubric_eval.records import Record
-from rubric_eval.reporting import (
-    LEADERBOARD_FILE,
-    EvaluationReport,
-    FeedbackSummary,
-    generate_report,
-    load_leaderboard,
-    update_leaderboard,
-    write_html,
-)
 from rubric_eval.runs import (
     JudgeIdentity,
     RunRecord,
@@ -65,7 +56,12 @@ from rubric_eval.runs import (
 )
 from rubric_eval.steps.evaluate import DEFAULT_TEMPLATE as EVALUATE_TEMPLATE
 from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan
-from rubric_eval.trust import AuditReport, MetaEvaluation
+
+if TYPE_CHECKING:
+    # Imported where used: `rubric_eval evaluate` chooses and guards files here but never reports,
+    # and the reports, their HTML and statistics (numpy) cost a tenth of a second or more to import.
+    from rubric_eval.reporting import EvaluationReport, FeedbackSummary
+    from rubric_eval.trust import AuditReport, MetaEvaluation
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -175,6 +171,7 @@ def summarize_evaluations(
 ) -> tuple[dict[str, FeedbackSummary] | None, str | None]:
     """The summarising step: model -> feedback summary and the summariser's name, or (None, None)
     when skipped (``summarize=False`` or ``summarizer="None"``)."""
+    from rubric_eval.reporting import FeedbackSummary
     from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS, summarize_feedback
 
     budget_spent = engine is not None and engine.totals.budget_exhausted > 0
@@ -210,6 +207,8 @@ def report_evaluations(
     meta_evaluation: MetaEvaluation | None = None,
 ) -> EvaluationReport:
     """Compute the report (ranked against the leaderboard file, if any), then add its runs to that file."""
+    from rubric_eval.reporting import generate_report, load_leaderboard, update_leaderboard
+
     board = load_leaderboard(leaderboard_path) if leaderboard_path is not None else None
     report = generate_report(
         evaluations,
@@ -309,6 +308,7 @@ def run_one_step(
     ``leaderboard_path``: ``"default"`` for ``leaderboard.json`` in the output folder, None for none.
     ``benchmark``: the built-in benchmark to answer when generating without input records.
     """
+    from rubric_eval.reporting import LEADERBOARD_FILE, write_html
     from rubric_eval.steps.outputs import dataset_label, generate_outputs
 
     folder = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
@@ -430,6 +430,8 @@ def _record_interrupted(
 ) -> None:
     """Write an interrupted run's evaluations, run log, report and leaderboard row (no summary: that
     would be more LLM calls). Its files take the ``.partial`` names beside a complete run's."""
+    from rubric_eval.reporting import LEADERBOARD_FILE
+
     evaluations: list[Record] = stop.evaluations
     models = frozenset(r.model or "unknown model" for r in evaluations)
     if not models:

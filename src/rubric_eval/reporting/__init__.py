@@ -5,33 +5,38 @@ Nothing here calls an LLM at import time; the layers below (records, engine) kno
 
 from __future__ import annotations
 
-from rubric_eval.reporting.html import html_path_for, render_html, write_html
-from rubric_eval.reporting.leaderboard import (
-    LEADERBOARD_FILE,
-    Leaderboard,
-    LeaderboardView,
-    PairComparison,
-    RankedRow,
-    leaderboard_views,
-    load_leaderboard,
-    print_leaderboard,
-    rank_runs,
-    remove_from_leaderboard,
-    update_leaderboard,
-)
-from rubric_eval.reporting.report import (
-    AnswerReport,
-    CategoryScore,
-    EvaluationReport,
-    GradingCounts,
-    InstructionReport,
-    ModelReport,
-    ScoreSummary,
-    generate_report,
-    json_twin_path,
-    report_from_json,
-)
-from rubric_eval.reporting.summary import FeedbackSummary, ProCon
+from typing import TYPE_CHECKING
+
+from rubric_eval._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from rubric_eval.reporting.html import html_path_for, render_html, write_html
+    from rubric_eval.reporting.leaderboard import (
+        LEADERBOARD_FILE,
+        Leaderboard,
+        LeaderboardView,
+        PairComparison,
+        RankedRow,
+        leaderboard_views,
+        load_leaderboard,
+        print_leaderboard,
+        rank_runs,
+        remove_from_leaderboard,
+        update_leaderboard,
+    )
+    from rubric_eval.reporting.report import (
+        AnswerReport,
+        CategoryScore,
+        EvaluationReport,
+        GradingCounts,
+        InstructionReport,
+        ModelReport,
+        ScoreSummary,
+        generate_report,
+        json_twin_path,
+        report_from_json,
+    )
+    from rubric_eval.reporting.summary import FeedbackSummary, ProCon
 
 __all__ = [
     "LEADERBOARD_FILE",
@@ -61,3 +66,21 @@ __all__ = [
     "update_leaderboard",
     "write_html",
 ]
+
+# Imported on first use (see rubric_eval._lazy); the same names as the imports above.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "rubric_eval.reporting.html": "html_path_for render_html write_html",
+        "rubric_eval.reporting.leaderboard": (
+            "LEADERBOARD_FILE Leaderboard LeaderboardView PairComparison RankedRow "
+            "leaderboard_views load_leaderboard print_leaderboard rank_runs "
+            "remove_from_leaderboard update_leaderboard"
+        ),
+        "rubric_eval.reporting.report": (
+            "AnswerReport CategoryScore EvaluationReport GradingCounts InstructionReport "
+            "ModelReport ScoreSummary generate_report json_twin_path report_from_json"
+        ),
+        "rubric_eval.reporting.summary": "FeedbackSummary ProCon",
+    },
+)

@@ -13,8 +13,12 @@ import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    # Imported in the functions that resample: grading (`instruction_score`, `level_scores`) is on
+    # the `evaluate` path, which has no use for numpy's import time.
+    import numpy as np
 
 BEST_SCORE = 10.0
 WORST_SCORE = 1.0
@@ -136,6 +140,8 @@ def bootstrap_ci(
     seed: int = DEFAULT_SEED,
 ) -> tuple[float, float] | None:
     """Percentile bootstrap CI of the (weighted) mean, resampling instructions; None for n < 2."""
+    import numpy as np
+
     n = len(values)
     if n < 2:
         return None
@@ -168,6 +174,8 @@ def _resample_counts(n: int, n_resamples: int, seed: int) -> Iterator[tuple[int,
     The same (n, resamples, seed) gives the same draws, so a report's models (same instructions)
     share them; small enough sets are kept for the next call instead of drawn again.
     """
+    import numpy as np
+
     if n * n_resamples <= _CACHED_CELLS:
         yield 0, _cached_counts(n, n_resamples, seed)
         return
@@ -177,6 +185,8 @@ def _resample_counts(n: int, n_resamples: int, seed: int) -> Iterator[tuple[int,
 
 
 def _counts(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    import numpy as np
+
     sample = rng.integers(0, n, size=(rows, n))
     flat = (sample + (np.arange(rows) * n)[:, None]).ravel()
     return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
@@ -184,6 +194,8 @@ def _counts(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def _cached_counts(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     counts = np.vstack([_counts(rng, stop - start, n) for start, stop in _blocks(n_resamples, n)])
     counts.flags.writeable = False
@@ -192,6 +204,8 @@ def _cached_counts(n: int, n_resamples: int, seed: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def _cached_signs(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     signs = np.vstack([_signs(rng, stop - start, n) for start, stop in _blocks(n_resamples, n)])
     signs.flags.writeable = False
@@ -199,6 +213,8 @@ def _cached_signs(n: int, n_resamples: int, seed: int) -> np.ndarray:
 
 
 def _signs(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    import numpy as np
+
     bits = np.unpackbits(rng.integers(0, 256, size=(rows, (n + 7) // 8), dtype=np.uint8), axis=1, count=n)
     return bits.astype(float) * 2 - 1
 
@@ -275,6 +291,8 @@ def paired_sign_flip_test(
     The p-value is exact (all ``2**n`` sign patterns) for n <= 12, else Monte Carlo with
     ``(1 + hits) / (1 + n_resamples)``. With n = 0 nothing can be tested (p is None).
     """
+    import numpy as np
+
     if len(a) != len(b):
         raise ValueError(f"paired samples differ in length: {len(a)} vs {len(b)}")
     n = len(a)
@@ -309,6 +327,8 @@ def paired_sign_flip_tests(
 ) -> list[PairedTest]:
     """`paired_sign_flip_test` of each ``(a, b, weights)``, the same results: pairs of one size that use
     the shared sign patterns are tested together (one matrix product instead of one per pair)."""
+    import numpy as np
+
     results: list[PairedTest | None] = [None] * len(pairs)
     batches: dict[int, list[tuple[int, np.ndarray, float]]] = {}
     for index, (a, b, weights) in enumerate(pairs):

@@ -5,56 +5,63 @@ Statistics are small pure functions (`rubric_eval.trust._stats`, numpy only); th
 What each number means and the thresholds used in the field: docs/trusting_judges.md.
 """
 
-from rubric_eval.records import JudgeSample
-from rubric_eval.trust._aggregate import AGGREGATES, Aggregate, combine_grades, combine_levels
-from rubric_eval.trust._agreement import Agreement, Estimate, GradePair, agreement
-from rubric_eval.trust._audit import (
-    CHECKS,
-    DEFAULT_AUDIT_ALPHA,
-    DEFAULT_MIN_EFFECT,
-    DESCRIPTIONS,
-    AuditCheck,
-    AuditReport,
-    injected,
-    model_family,
-    padded,
-    paired_check,
-    self_preference_check,
-    shuffled,
-    without_reference,
-)
-from rubric_eval.trust._diagnostics import (
-    RedundantPair,
-    RowSeparation,
-    RubricDiagnostics,
-    WeightSensitivity,
-    rubric_diagnostics,
-)
-from rubric_eval.trust._files import HumanLabel, read_json_model, read_labels, read_model_scores
-from rubric_eval.trust._judging import Escalation, JudgingSummary, PanelAgreement, judging_summary
-from rubric_eval.trust._markdown import audit_lines, diagnostics_lines, judging_lines, meta_summary_lines
-from rubric_eval.trust._meta import (
-    JudgePair,
-    JudgeVsHuman,
-    MetaEvaluation,
-    Ranking,
-    compare_ranking,
-    meta_evaluate,
-    model_means,
-)
-from rubric_eval.trust._noise import JudgeNoise, judge_noise, noise_of_records, record_samples
-from rubric_eval.trust._stats import (
-    Correlation,
-    cluster_bootstrap,
-    exact_agreement,
-    fisher_ci,
-    kendall_tau_b,
-    krippendorff_alpha,
-    pearson,
-    spearman,
-    weighted_kappa,
-    within_one_agreement,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rubric_eval._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from rubric_eval.records import JudgeSample
+    from rubric_eval.trust._aggregate import AGGREGATES, Aggregate, combine_grades, combine_levels
+    from rubric_eval.trust._agreement import Agreement, Estimate, GradePair, agreement
+    from rubric_eval.trust._audit import (
+        CHECKS,
+        DEFAULT_AUDIT_ALPHA,
+        DEFAULT_MIN_EFFECT,
+        DESCRIPTIONS,
+        AuditCheck,
+        AuditReport,
+        injected,
+        model_family,
+        padded,
+        paired_check,
+        self_preference_check,
+        shuffled,
+        without_reference,
+    )
+    from rubric_eval.trust._diagnostics import (
+        RedundantPair,
+        RowSeparation,
+        RubricDiagnostics,
+        WeightSensitivity,
+        rubric_diagnostics,
+    )
+    from rubric_eval.trust._files import HumanLabel, read_json_model, read_labels, read_model_scores
+    from rubric_eval.trust._judging import Escalation, JudgingSummary, PanelAgreement, judging_summary
+    from rubric_eval.trust._markdown import audit_lines, diagnostics_lines, judging_lines, meta_summary_lines
+    from rubric_eval.trust._meta import (
+        JudgePair,
+        JudgeVsHuman,
+        MetaEvaluation,
+        Ranking,
+        compare_ranking,
+        meta_evaluate,
+        model_means,
+    )
+    from rubric_eval.trust._noise import JudgeNoise, judge_noise, noise_of_records, record_samples
+    from rubric_eval.trust._stats import (
+        Correlation,
+        cluster_bootstrap,
+        exact_agreement,
+        fisher_ci,
+        kendall_tau_b,
+        krippendorff_alpha,
+        pearson,
+        spearman,
+        weighted_kappa,
+        within_one_agreement,
+    )
 
 __all__ = [
     "AGGREGATES",
@@ -118,3 +125,32 @@ __all__ = [
     "within_one_agreement",
     "without_reference",
 ]
+
+# Imported on first use (see rubric_eval._lazy); the same names as the imports above.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "rubric_eval.records": "JudgeSample",
+        "rubric_eval.trust._aggregate": "AGGREGATES Aggregate combine_grades combine_levels",
+        "rubric_eval.trust._agreement": "Agreement Estimate GradePair agreement",
+        "rubric_eval.trust._audit": (
+            "CHECKS DEFAULT_AUDIT_ALPHA DEFAULT_MIN_EFFECT DESCRIPTIONS AuditCheck "
+            "AuditReport injected model_family padded paired_check self_preference_check "
+            "shuffled without_reference"
+        ),
+        "rubric_eval.trust._diagnostics": (
+            "RedundantPair RowSeparation RubricDiagnostics WeightSensitivity rubric_diagnostics"
+        ),
+        "rubric_eval.trust._files": "HumanLabel read_json_model read_labels read_model_scores",
+        "rubric_eval.trust._judging": "Escalation JudgingSummary PanelAgreement judging_summary",
+        "rubric_eval.trust._markdown": "audit_lines diagnostics_lines judging_lines meta_summary_lines",
+        "rubric_eval.trust._meta": (
+            "JudgePair JudgeVsHuman MetaEvaluation Ranking compare_ranking meta_evaluate model_means"
+        ),
+        "rubric_eval.trust._noise": "JudgeNoise judge_noise noise_of_records record_samples",
+        "rubric_eval.trust._stats": (
+            "Correlation cluster_bootstrap exact_agreement fisher_ci kendall_tau_b "
+            "krippendorff_alpha pearson spearman weighted_kappa within_one_agreement"
+        ),
+    },
+)
