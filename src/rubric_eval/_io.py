@@ -401,16 +401,16 @@ class OrderedSpill:
         self._length.append(len(line))
         self._size += len(line)
 
-    def commit(self) -> Path:
-        """Write ``path`` (records in input order) and drop the spill file."""
+    def commit(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write ``path`` (records in input order; default: the spill's own) and drop the spill file."""
         self._spill.flush()
         order = sorted(range(len(self._order)), key=self._order.__getitem__)
-        with RecordWriter(self.path) as writer:
+        with RecordWriter(self.path if path is None else path) as writer:
             for k in order:
                 self._spill.seek(self._start[k])
                 writer.write_json_line(self._spill.read(self._length[k]).decode("utf-8"))
         self._spill.close()
-        return self.path
+        return writer.path
 
     def discard(self) -> None:
         self._spill.close()

@@ -10,6 +10,7 @@ not complete never replaces a complete run's files (it takes ``*.partial.*`` nam
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from rubric_eval.errors import InputError
 from rubric_eval.records import Record
 from rubric_eval.runs import RunLog, RunRecord
 
+logger = logging.getLogger(__name__)
 # Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
 _GENERIC_STEMS = frozenset({"outputs", "evaluations", "records", "data", "input", "instructions"})
 
@@ -169,20 +171,38 @@ class OutputFiles:
 
 
 def choose_output_files(
-    folder: Path, *, name: str, models: frozenset[str], judge: str, complete: bool, overwrite: bool
+    folder: Path,
+    *,
+    name: str,
+    models: frozenset[str],
+    judge: str,
+    complete: bool,
+    overwrite: bool,
+    interrupted: bool = False,
 ) -> OutputFiles:
     """Default names for one run's files: ``evaluations_<name>.json`` and ``evaluation_report_<name>.md``;
     ``_judge-<judge>`` is added when those hold another judge's results, ``.partial`` when they hold a
-    complete run and this one is not. With ``overwrite`` the plain names are used whatever they hold."""
+    complete run and this one is not. With ``overwrite`` the plain names are used whatever they hold.
+    An ``interrupted`` run (Ctrl-C, SIGTERM) always takes the ``.partial`` names: the plain ones only
+    ever hold a run that finished."""
     base = f"_{slug(name)}"
     if overwrite:
-        return OutputFiles.named(folder, base)
+        return OutputFiles.named(folder, f"{base}.partial" if interrupted else base)
+
+    def ours(owner: FileOwner | None) -> bool:
+        return owner is None or (owner.models == models and owner.judges <= {judge})
+
     for suffix in (base, f"{base}_judge-{slug(judge)}"):
         files = OutputFiles.named(folder, suffix)
         owner = file_owner(files.evaluations, files.report)
+        if interrupted:
+            partial = OutputFiles.named(folder, f"{suffix}.partial")
+            if ours(owner) and ours(file_owner(partial.evaluations, partial.report)):
+                return partial
+            continue
         if owner is None:
             return files
-        if owner.models == models and owner.judges <= {judge}:
+        if ours(owner):
             if owner.complete and not complete:
                 return OutputFiles.named(folder, f"{suffix}.partial")
             return files
@@ -191,6 +211,33 @@ def choose_output_files(
         "replace them or --output_dir to write elsewhere",
         path=str(folder),
     )
+
+
+def partial_path(path: Path) -> Path:
+    """``evaluations.json`` -> ``evaluations.partial.json``: where an interrupted run's output goes,
+    beside the file a finished run writes (which it never replaces)."""
+    if path.stem.endswith(".partial"):
+        return path
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def interrupted_output_path(
+    path: Path,
+    *,
+    models: frozenset[str] | Callable[[], frozenset[str]],
+    judges: frozenset[str],
+    overwrite: bool,
+    judge_keys: frozenset[str] = frozenset(),
+) -> Path | None:
+    """Where an interrupted run writes the evaluations it has: ``path``'s `partial_path`, unless that
+    file holds another model's or judge's results (None: the run's output is not written)."""
+    target = partial_path(path)
+    try:
+        guard_file(target, models=models, judges=judges, overwrite=overwrite, judge_keys=judge_keys)
+    except InputError as exc:
+        logger.warning("the interrupted run's evaluations are not written: %s", exc)
+        return None
+    return target
 
 
 def guard_file(

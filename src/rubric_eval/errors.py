@@ -86,3 +86,23 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__("interrupted")
         self.evaluations = evaluations
         self.runs = runs
+
+
+class FileEvaluationInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a file-to-file evaluation: every record was written to ``path``, those
+    graded so far and the rest unscored (``interrupted``); ``tally`` counts them (`EvaluationTally`)."""
+
+    def __init__(self, tally: Any, path: Any) -> None:
+        super().__init__("interrupted")
+        self.tally = tally
+        self.path = path
+
+
+class GenerationInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped the generation of outputs: ``records`` holds every record, the answered
+    ones and the rest with an ``interrupted`` ``output_error``; ``summary`` is the step's `StepSummary`."""
+
+    def __init__(self, records: list[Any], summary: Any) -> None:
+        super().__init__("interrupted")
+        self.records = records
+        self.summary = summary

@@ -33,8 +33,10 @@ from rubric_eval._run_files import (
     guard_file,
     guard_outputs,
     input_models,
+    interrupted_output_path,
     model_from_path,
     name_unnamed,
+    partial_path,
     read_runs,
     report_owner,
     runs_path,
@@ -43,7 +45,13 @@ from rubric_eval._run_files import (
 )
 from rubric_eval._templates import load_template
 from rubric_eval.engine import Engine
-from rubric_eval.errors import EvaluationInterrupted, InputError, RubricEvalError, RunInterrupted
+from rubric_eval.errors import (
+    EvaluationInterrupted,
+    GenerationInterrupted,
+    InputError,
+    RubricEvalError,
+    RunInterrupted,
+)
 from rubric_eval.records import Record
 from rubric_eval.runs import (
     JudgeIdentity,
@@ -55,6 +63,7 @@ from rubric_eval.runs import (
     utc_now,
 )
 from rubric_eval.steps.evaluate import DEFAULT_TEMPLATE as EVALUATE_TEMPLATE
+from rubric_eval.steps.evaluate import interrupted_record
 from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan
 
 if TYPE_CHECKING:
@@ -76,8 +85,10 @@ __all__ = [
     "file_owner",
     "guard_file",
     "input_models",
+    "interrupted_output_path",
     "model_from_path",
     "name_unnamed",
+    "partial_path",
     "plan_identity",
     "read_runs",
     "report_evaluations",
@@ -313,21 +324,65 @@ def run_one_step(
 
     folder = output_dir or (input_path.parent if input_path is not None else DEFAULT_RUNS_DIR)
     check_writable(folder / "evaluations.json")  # before any call is paid for
+    settings = RunSettings(
+        max_instances=max_instances,
+        seed=seed if generator is not None else None,
+        max_cost_usd=engine.settings.max_cost_usd,
+        max_concurrency=engine.settings.max_concurrency,
+        use_cache=engine.settings.use_cache,
+    )
+
+    def record_stop(stop: RunInterrupted | Callable[[], RunInterrupted], source: Path) -> None:
+        # Ctrl-C / SIGTERM: the run is recorded (status `interrupted`, `.partial` files, a flagged and
+        # unranked leaderboard row that never replaces a complete one), then the interrupt goes on.
+        try:
+            _record_interrupted(
+                stop if isinstance(stop, RunInterrupted) else stop(),
+                folder=folder,
+                source=source,
+                input_path=input_path,
+                evaluator=evaluator,
+                dataset=dataset,
+                leaderboard_path=leaderboard_path,
+                overwrite=overwrite,
+            )
+        except (RubricEvalError, OSError) as exc:  # the interrupt still ends the run, as asked
+            logger.warning("the interrupted run was not recorded: %s", exc)
+
     outputs_path: Path | None = None
     if generator is not None:
         if input_path is None and dataset is None:
             dataset = dataset_label(None, max_instances, seed, benchmark=benchmark)
-        records = generate_outputs(
-            records,
-            model=generator,
-            engine=engine,
-            max_instances=max_instances,
-            seed=seed,
-            benchmark=benchmark,
-        )
+        started_at = utc_now()
+        try:
+            records = generate_outputs(
+                records,
+                model=generator,
+                engine=engine,
+                max_instances=max_instances,
+                seed=seed,
+                benchmark=benchmark,
+            )
+            stopped: GenerationInterrupted | None = None
+        except GenerationInterrupted as stop:  # the answers so far are kept, flagged, and nothing graded
+            records, stopped = stop.records, stop
         assert records is not None
         model_name = records[0].model if records else generator.name
         outputs_path = folder / f"outputs_{slug(model_name or generator.name)}.json"
+        if stopped is not None:
+            outputs_path = partial_path(outputs_path)
+            try:
+                if not overwrite:
+                    guard_outputs(outputs_path, model_name or "")
+                write_records(records, outputs_path)
+            except (RubricEvalError, OSError) as exc:
+                logger.warning("the answers so far were not written: %s", exc)
+            generated = records
+            record_stop(
+                lambda: _not_judged(generated, evaluator, outputs_path, dataset, settings, started_at),
+                outputs_path,
+            )
+            raise stopped
         if not overwrite:
             guard_outputs(outputs_path, model_name or "")
         write_records(records, outputs_path)
@@ -340,13 +395,6 @@ def run_one_step(
         if max_instances is not None:
             records = records[:max_instances]
         records = name_unnamed(records, input_path)
-    settings = RunSettings(
-        max_instances=max_instances,
-        seed=seed if generator is not None else None,
-        max_cost_usd=engine.settings.max_cost_usd,
-        max_concurrency=engine.settings.max_concurrency,
-        use_cache=engine.settings.use_cache,
-    )
     try:
         evaluations, runs = run_evaluation(
             records,
@@ -358,21 +406,7 @@ def run_one_step(
             settings=settings,
         )
     except RunInterrupted as stop:
-        # Ctrl-C / SIGTERM: the run is recorded (status `interrupted`, a flagged and unranked
-        # leaderboard row that never replaces a complete one), then the interrupt goes on.
-        try:
-            _record_interrupted(
-                stop,
-                folder=folder,
-                source=source,
-                input_path=input_path,
-                evaluator=evaluator,
-                dataset=dataset,
-                leaderboard_path=leaderboard_path,
-                overwrite=overwrite,
-            )
-        except (RubricEvalError, OSError) as exc:  # the interrupt still ends the run, as asked
-            logger.warning("the interrupted run was not recorded: %s", exc)
+        record_stop(stop, source)
         raise
     models = frozenset(r.model or "unknown model" for r in evaluations)
     name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
@@ -429,7 +463,7 @@ def _record_interrupted(
     overwrite: bool,
 ) -> None:
     """Write an interrupted run's evaluations, run log, report and leaderboard row (no summary: that
-    would be more LLM calls). Its files take the ``.partial`` names beside a complete run's."""
+    would be more LLM calls). Its files take the ``.partial`` names: a finished run's are never replaced."""
     from rubric_eval.reporting import LEADERBOARD_FILE
 
     evaluations: list[Record] = stop.evaluations
@@ -438,7 +472,13 @@ def _record_interrupted(
         return
     name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
     files = choose_output_files(
-        folder, name=name, models=models, judge=as_plan(evaluator).name, complete=False, overwrite=overwrite
+        folder,
+        name=name,
+        models=models,
+        judge=as_plan(evaluator).name,
+        complete=False,
+        overwrite=overwrite,
+        interrupted=True,
     )
     if input_path is not None and input_path.resolve() in {p.resolve() for p in files.all}:
         return  # never over the input; the one-step run refuses this before writing anything
@@ -453,3 +493,29 @@ def _record_interrupted(
         source=str(files.evaluations),
     )
     report.write(files.report)
+
+
+def _not_judged(
+    records: Sequence[Record],
+    evaluator: Judge,
+    source: Path,
+    dataset: str | None,
+    settings: RunSettings,
+    started_at: str,
+) -> RunInterrupted:
+    """A run stopped before judging (during generation): every answer unscored, ``interrupted``."""
+    plan = as_plan(evaluator)
+    tally = RunTally(run_id=new_run_id())
+    stopped = (interrupted_record(r, plan.evaluators[0], plan.aggregate) for r in records)
+    evaluations = [tally.add(r.model_copy(update={"evaluator": plan.name})) for r in stopped]
+    runs = tally.runs(
+        judge=plan_identity(plan),
+        dataset_name=dataset,
+        input_path=str(source),
+        settings=settings,
+        started_at=started_at,
+        finished_at=utc_now(),
+        wall_time_s=None,
+        interrupted=True,
+    )
+    return RunInterrupted(evaluations, runs)

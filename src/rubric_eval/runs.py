@@ -273,15 +273,16 @@ def _count_record(counts: RunCounts, record: Record, has_score: bool) -> None:
     else:
         counts.n_unscored += 1
     error = record.judge_issues.error if record.judge_issues is not None else None
-    if record.output_error is not None:
+    generation_failed = record.output_error is not None
+    if generation_failed:
         counts.n_generation_failed += 1
         error = record.output_error
-    elif error is not None:
-        counts.n_failed_calls += 1
     if error is not None and BUDGET_EXHAUSTED in error:
         counts.n_budget_stopped += 1
     elif error is not None and INTERRUPTED in error:
         counts.n_interrupted += 1
+    elif error is not None and not generation_failed:
+        counts.n_failed_calls += 1  # a call not made (budget, interrupt) did not fail
 
 
 def run_status(counts: RunCounts, *, interrupted: bool = False) -> RunStatus:

@@ -80,6 +80,8 @@ def test_status_from_counts(errors: list[str | None], scored: list[bool], status
     counts = run_counts(rows)
     assert (counts.n_scored, counts.n_unscored) == (sum(scored), len(scored) - sum(scored))
     assert run_status(counts) == status
+    # A call not made (budget spent, run interrupted) is not a failed call.
+    assert counts.n_failed_calls == sum(e is not None and "HTTP" in e for e in errors)
 
 
 def test_holm_adjustment_by_hand() -> None:

@@ -231,7 +231,8 @@ def generate_outputs(
 ) -> None:
     """Generate the answers of the model under test to each instruction (adds output and model)."""
     from rubric_eval._config import resolve_config
-    from rubric_eval._io import read_records
+    from rubric_eval._io import read_records, write_records
+    from rubric_eval.errors import GenerationInterrupted
     from rubric_eval.steps.outputs import builtin_benchmark, dataset_label, run_outputs, sample_indices
 
     if input_path is not None and benchmark is not None:
@@ -243,7 +244,17 @@ def generate_outputs(
     records = [records[i] for i in sample_indices(len(records), max_instances, seed)]
     source = None if input_path is None else str(input_path)
     dataset = dataset_label(source, max_instances, seed, benchmark=name)
-    out, summary = run_outputs(records, config=config, engine=engine, dataset_name=dataset)
+    try:
+        out, summary = run_outputs(records, config=config, engine=engine, dataset_name=dataset)
+    except GenerationInterrupted as stop:
+        # Ctrl-C / SIGTERM: the answers so far go beside the output, never over it; the interrupt goes on.
+        from rubric_eval.pipeline import partial_path
+
+        partial = write_records(stop.records, partial_path(output_path))
+        click.echo(
+            f"interrupted: wrote {stop.summary.generated} of {len(stop.records)} answers so far to {partial}"
+        )
+        raise
     _finish([summary], out, output_path, engine)
 
 

@@ -18,7 +18,7 @@ from rubric_eval.cli._options import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from rubric_eval.runs import RunRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,9 +174,11 @@ def evaluate(
     from rubric_eval._input_checks import InputChecks
     from rubric_eval._io import check_writable, read_records, write_records
     from rubric_eval.engine import Engine
+    from rubric_eval.errors import FileEvaluationInterrupted, RunInterrupted
     from rubric_eval.pipeline import (
         guard_file,
         input_models,
+        interrupted_output_path,
         model_from_path,
         name_unnamed,
         plan_identity,
@@ -190,13 +192,20 @@ def evaluate(
     engine = Engine(engine_settings_from(kwargs))
     check_writable(output_path)
     unknown_model = model_from_path(input_path)
+    judges, judge_keys = frozenset({plan.name}), frozenset({plan_identity(plan).key})
+
+    def partial_output(models: Callable[[], frozenset[str]] | frozenset[str]) -> Path | None:
+        return interrupted_output_path(
+            output_path, models=models, judges=judges, overwrite=overwrite, judge_keys=judge_keys
+        )
+
     guard_file(
         output_path,
         # Read only when the output exists: no pass over the whole input before the first request.
         models=lambda: input_models(input_path, unknown_model),
-        judges=frozenset({plan.name}),
+        judges=judges,
         overwrite=overwrite,
-        judge_keys=frozenset({plan_identity(plan).key}),
+        judge_keys=judge_keys,
     )
     settings = RunSettings(
         max_instances=max_instances,
@@ -216,26 +225,36 @@ def evaluate(
         checks = InputChecks(str(input_path))
         run_tally = RunTally(run_id=new_run_id(), unknown_model=unknown_model)
         started_at, t0 = utc_now(), time.monotonic()
-        tally = evaluate_file(
-            input_path,
-            output_path,
-            config=plan.evaluators[0],
-            engine=engine,
-            n_judge_samples=plan.n_judge_samples,
-            aggregate=plan.aggregate,
-            max_instances=max_instances,
-            on_record=checks.add,
-            finish=run_tally.add,
-        )
-        runs = run_tally.runs(
-            judge=plan_identity(plan),
-            dataset_name=None,
-            input_path=str(input_path),
-            settings=settings,
-            started_at=started_at,
-            finished_at=utc_now(),
-            wall_time_s=time.monotonic() - t0,
-        )
+
+        def tallied_runs(interrupted: bool = False) -> list[RunRecord]:
+            return run_tally.runs(
+                judge=plan_identity(plan),
+                dataset_name=None,
+                input_path=str(input_path),
+                settings=settings,
+                started_at=started_at,
+                finished_at=utc_now(),
+                wall_time_s=time.monotonic() - t0,
+                interrupted=interrupted,
+            )
+
+        try:
+            tally = evaluate_file(
+                input_path,
+                output_path,
+                config=plan.evaluators[0],
+                engine=engine,
+                n_judge_samples=plan.n_judge_samples,
+                aggregate=plan.aggregate,
+                max_instances=max_instances,
+                on_record=checks.add,
+                finish=run_tally.add,
+                interrupted_path=lambda: partial_output(lambda: input_models(input_path, unknown_model)),
+            )
+        except FileEvaluationInterrupted as stop:  # Ctrl-C / SIGTERM: recorded, then the interrupt goes on
+            _echo_interrupted(stop.path, write_runs(stop.path, tallied_runs(interrupted=True)))
+            raise
+        runs = tallied_runs()
         for warning in checks.warnings():
             click.secho(f"warning: {warning}", fg="yellow", err=True)
         lines, failed = evaluation_lines(tally)
@@ -246,14 +265,21 @@ def evaluate(
         if max_instances is not None:
             records = records[:max_instances]
         records = name_unnamed(records, input_path)
-        out, runs = run_evaluation(
-            records,
-            evaluator=plan,
-            engine=engine,
-            source=str(input_path),
-            input_path=str(input_path),
-            settings=settings,
-        )
+        try:
+            out, runs = run_evaluation(
+                records,
+                evaluator=plan,
+                engine=engine,
+                source=str(input_path),
+                input_path=str(input_path),
+                settings=settings,
+            )
+        except RunInterrupted as stop:  # a panel or escalation stopped: recorded as above
+            target = partial_output(frozenset(r.model or "unknown model" for r in stop.evaluations))
+            if target is not None:
+                write_records(stop.evaluations, target)
+                _echo_interrupted(target, write_runs(target, stop.runs))
+            raise
         write_records(out, output_path)
         lines, failed = evaluation_lines(out)
         n = len(out)
@@ -268,3 +294,8 @@ def evaluate(
     report_failures(failed)
     if failed:
         raise SystemExit(1)
+
+
+def _echo_interrupted(path: Path, runs_file: Path) -> None:
+    # stdout: stderr keeps its one line on the signal (cli/__init__.py).
+    click.echo(f"interrupted: wrote the evaluations so far to {path} (run record: {runs_file.name})")

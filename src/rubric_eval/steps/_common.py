@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval._failures import reason_lines
 from rubric_eval._templates import load_template
-from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
-from rubric_eval.errors import ConfigError
+from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, run_blocking
+from rubric_eval.errors import INTERRUPTED, ConfigError
 from rubric_eval.records import Record
 from rubric_eval.steps._bookkeeping import bookkeeping_fields
 
@@ -56,6 +56,28 @@ def run_calls(
     if not calls:
         return []
     return (engine or Engine()).run(calls, description=description)
+
+
+def run_calls_until_stopped(
+    engine: Engine | None, calls: Sequence[LLMCall[Any]], *, description: str
+) -> tuple[list[LLMResult[Any]], bool]:
+    """`run_calls`, but Ctrl-C / SIGTERM ends it with the results so far: the calls not finished get
+    an ``interrupted`` error. Returns (results in call order, whether it was stopped)."""
+    engine = engine or Engine()
+    results: list[LLMResult[Any] | None] = [None] * len(calls)
+
+    async def collect() -> None:
+        async for index, result in engine.astream(calls, description=description, total=len(calls)):
+            results[index] = result
+
+    stopped = False
+    if calls:
+        try:
+            run_blocking(collect())
+        except KeyboardInterrupt:
+            stopped = True
+    unfinished = LLMResult[Any](ok=False, error=f"{INTERRUPTED}: the run was stopped before this call")
+    return [r if r is not None else unfinished for r in results], stopped
 
 
 def jsonable(value: Any) -> Any:

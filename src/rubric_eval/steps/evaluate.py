@@ -461,6 +461,18 @@ def _not_generated(record: Record, config: AnnotatorConfig, aggregate: Aggregate
     return _graded_record(record, config, [failed], aggregate)
 
 
+def interrupted_record(
+    record: Record, config: AnnotatorConfig, aggregate: Aggregate, *, index: int = 0, source: str = ""
+) -> Record:
+    """A record whose grading Ctrl-C or SIGTERM stopped: unscored with an ``interrupted`` error (one
+    whose answer failed to generate is graded as that). `InputError` for a record that cannot be graded."""
+    _check_gradable(record, index, source)
+    if _generation_error(record) is not None:
+        return _not_generated(record, config, aggregate)
+    stopped = LLMResult[Any](ok=False, error=f"{INTERRUPTED}: the run was stopped before this call")
+    return _graded_record(record, config, [stopped], aggregate)
+
+
 async def agrade(
     items: Iterable[tuple[int, Record]],
     emit: Callable[[int, Record], None],
@@ -573,10 +585,9 @@ def evaluate_records(
             )
         except KeyboardInterrupt:
             # What was graded before Ctrl-C / SIGTERM is kept; the rest is unscored, "interrupted".
-            stopped = LLMResult[Any](ok=False, error=f"{INTERRUPTED}: the run was stopped before this call")
             raise EvaluationInterrupted(
                 [
-                    done if done is not None else _graded_record(record, config, [stopped], aggregate)
+                    done if done is not None else interrupted_record(record, config, aggregate)
                     for record, done in zip(records, out, strict=True)
                 ]
             ) from None

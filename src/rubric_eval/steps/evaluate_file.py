@@ -22,9 +22,9 @@ from pathlib import Path
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval._io import OrderedSpill, iter_records
 from rubric_eval.engine import Engine, run_blocking
-from rubric_eval.errors import InputError
+from rubric_eval.errors import FileEvaluationInterrupted, InputError
 from rubric_eval.records import Record
-from rubric_eval.steps.evaluate import agrade
+from rubric_eval.steps.evaluate import agrade, interrupted_record
 from rubric_eval.trust import Aggregate
 
 _RECORD_KEY = re.compile(rb'"instruction"\s*:')
@@ -117,12 +117,16 @@ def evaluate_file(
     max_instances: int | None = None,
     on_record: Callable[[int, Record], None] | None = None,
     finish: Callable[[Record], Record] | None = None,
+    interrupted_path: Callable[[], Path | None] | None = None,
 ) -> EvaluationTally:
     """Grade every record of ``input_path`` with one judge and write them, in order, to ``output_path``.
 
     ``on_record`` sees each input record as it is read (e.g. input checks); ``finish`` sees each graded
     record before it is written and returns what is written (e.g. `runs.RunTally.add`: the run id).
-    An input without records is an `InputError`.
+    An input without records is an `InputError`. When Ctrl-C or SIGTERM stops the run and
+    ``interrupted_path`` is given, every input record is still written, in order, to the path it returns
+    (None: nothing is written): those graded so far, and the rest unscored with an ``interrupted``
+    error; then `FileEvaluationInterrupted` is raised with the counts.
     """
     tally = EvaluationTally()
     records: Iterator[tuple[int, Record]] = enumerate(iter_records(input_path))
@@ -133,6 +137,7 @@ def evaluate_file(
     estimate = estimate_records(input_path)
     if estimate is not None and max_instances is not None:
         estimate = min(estimate, max_instances)
+    graded: set[int] = set()
     with OrderedSpill(output_path) as spill:
 
         def emit(index: int, record: Record) -> None:
@@ -140,19 +145,39 @@ def evaluate_file(
                 record = finish(record)
             spill.put(index, record)
             tally.add(record)
+            graded.add(index)
 
-        run_blocking(
-            agrade(
-                records,
-                emit,
-                config=config,
-                engine=engine,
-                source=str(input_path),
-                n_judge_samples=n_judge_samples,
-                aggregate=aggregate,
-                total=None if estimate is None else estimate * n_judge_samples,
+        try:
+            run_blocking(
+                agrade(
+                    records,
+                    emit,
+                    config=config,
+                    engine=engine,
+                    source=str(input_path),
+                    n_judge_samples=n_judge_samples,
+                    aggregate=aggregate,
+                    total=None if estimate is None else estimate * n_judge_samples,
+                )
             )
-        )
+        except KeyboardInterrupt:
+            if interrupted_path is None:
+                raise
+            target = interrupted_path()
+            if target is None:
+                raise
+            # Another pass over the input (bounded memory; a second Ctrl-C here writes nothing): the
+            # records not graded are written unscored, so the counts cover the whole input.
+            source = str(input_path)
+            again: Iterator[Record] = iter_records(input_path, model=Record)
+            try:
+                for index, record in itertools.islice(enumerate(again), max_instances):
+                    if index not in graded:
+                        emit(index, interrupted_record(record, config, aggregate, index=index, source=source))
+            except InputError:
+                pass  # records after a bad one are not known to be gradable: the counts stop there
+            spill.commit(target)
+            raise FileEvaluationInterrupted(tally, target) from None
         if tally.records == 0:
             raise InputError("the input has no records; nothing to evaluate", path=str(input_path))
         spill.commit()

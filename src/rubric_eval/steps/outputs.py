@@ -13,6 +13,7 @@ from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, is_builtin, resolve_config
 from rubric_eval.datasets import benchmark_label, load_benchmark
 from rubric_eval.engine import Engine, LLMCall
+from rubric_eval.errors import GenerationInterrupted
 from rubric_eval.records import Record
 from rubric_eval.runs import canonical_model_name
 from rubric_eval.steps._common import (
@@ -20,7 +21,7 @@ from rubric_eval.steps._common import (
     build_call,
     error_field,
     result_fields,
-    run_calls,
+    run_calls_until_stopped,
     sample_indices,
     with_fields,
 )
@@ -68,9 +69,12 @@ def run_outputs(
     """Generate an answer for every record; previous answers and their evaluations are replaced.
 
     ``dataset_name`` is added to records that have none, so reports and the leaderboard name the dataset.
+    Ctrl-C / SIGTERM raises `GenerationInterrupted` with every record (the unanswered ones with an
+    ``interrupted`` ``output_error``) and the summary.
     """
     summary = StepSummary(step="generate_outputs", n_records=len(records))
-    results = run_calls(engine, [completion_call(r, config) for r in records], description="outputs")
+    calls = [completion_call(r, config) for r in records]
+    results, stopped = run_calls_until_stopped(engine, calls, description="outputs")
     out: list[Record] = []
     identity = {"model": canonical_model_name(config, builtin=is_builtin(config))}
     for i, (record, result) in enumerate(zip(records, results, strict=True)):
@@ -91,6 +95,8 @@ def run_outputs(
         if dataset_name is not None and record.dataset_name is None:
             updates["dataset_name"] = dataset_name
         out.append(with_fields(record, updates, drop=_stale_fields(record)))
+    if stopped:  # Ctrl-C / SIGTERM: the answers so far, the rest with an "interrupted" output_error
+        raise GenerationInterrupted(out, summary)
     return out, summary
 
 

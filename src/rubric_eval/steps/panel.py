@@ -25,10 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine
-from rubric_eval.errors import ConfigError, EvaluationInterrupted
+from rubric_eval.errors import INTERRUPTED, ConfigError, EvaluationInterrupted
 from rubric_eval.records import CriterionGrade, JudgeIssues, PanelEntry, Record
 from rubric_eval.reporting.scoring import level_scores
-from rubric_eval.steps.evaluate import combine_issues, evaluate_records, graded_fields
+from rubric_eval.steps.evaluate import combine_issues, evaluate_records, graded_fields, interrupted_record
 from rubric_eval.trust import AGGREGATES, Aggregate, combine_grades
 
 
@@ -148,28 +148,35 @@ def evaluate_with_plan(
     """Grade records as the plan says (see the module doc); one engine for every judge."""
     engine = engine or Engine()
     records = list(records)
-    try:
-        per_judge = [
-            evaluate_records(
-                records,
-                config=config,
-                engine=engine,
-                source=source,
-                n_judge_samples=plan.n_judge_samples,
-                aggregate=plan.aggregate,
+    # Ctrl-C / SIGTERM: judges not yet asked count as stopped; an answer is graded only if every judge
+    # (and the escalation, where due) graded it, the rest is unscored ("interrupted"), then re-raised.
+    per_judge: list[list[Record]] = []
+    stopped = False
+    for config in plan.evaluators:
+        if stopped:
+            per_judge.append([interrupted_record(r, config, plan.aggregate) for r in records])
+            continue
+        try:
+            per_judge.append(
+                evaluate_records(
+                    records,
+                    config=config,
+                    engine=engine,
+                    source=source,
+                    n_judge_samples=plan.n_judge_samples,
+                    aggregate=plan.aggregate,
+                )
             )
-            for config in plan.evaluators
-        ]
-    except EvaluationInterrupted:
-        if len(plan.evaluators) == 1:
-            raise
-        # A panel's grades exist only once every judge has graded: no interrupted panel run record.
-        raise KeyboardInterrupt from None
+        except EvaluationInterrupted as stop:
+            per_judge.append(stop.records)
+            stopped = True
     if len(per_judge) == 1:
+        if stopped:
+            raise EvaluationInterrupted(per_judge[0])
         return per_judge[0]
     disagreeing = [i for i in range(len(records)) if _disagree([judged[i] for judged in per_judge])]
     escalated: dict[int, Record] = {}
-    if plan.escalate_to is not None and disagreeing:
+    if plan.escalate_to is not None and disagreeing and not stopped:
         try:
             strong = evaluate_records(
                 [records[i] for i in disagreeing],
@@ -179,8 +186,8 @@ def evaluate_with_plan(
                 n_judge_samples=plan.n_judge_samples,
                 aggregate=plan.aggregate,
             )
-        except EvaluationInterrupted:
-            raise KeyboardInterrupt from None  # as above: the panel's grades are not complete
+        except EvaluationInterrupted as stop:
+            strong, stopped = stop.records, True
         escalated = dict(zip(disagreeing, strong, strict=True))
     disagree_set = set(disagreeing)
     out = []
@@ -196,6 +203,11 @@ def evaluate_with_plan(
             plan.aggregate,
         )
         strong_record = escalated.get(index)
+        if stopped:
+            finished = [r for r in [*judged, strong_record] if r is not None and not _was_stopped(r)]
+            if len(finished) < len(judged) + (index in disagree_set and plan.escalate_to is not None):
+                out.append(_stopped_panel_record(record, plan, finished))
+                continue
         if strong_record is not None:
             by_name = {g.criterion: g for g in strong_record.grades or [] if g.status == "scored"}
             grades = [by_name.get(g.criterion, g) for g in grades]
@@ -211,7 +223,28 @@ def evaluate_with_plan(
         if plan.escalate_to is not None:
             update["escalated"] = _panel_entry(strong_record) if strong_record is not None else None
         out.append(record.model_copy(update=update))
+    if stopped:
+        raise EvaluationInterrupted(out)
     return out
+
+
+def _was_stopped(record: Record) -> bool:
+    error = record.judge_issues.error if record.judge_issues is not None else None
+    return error is not None and error.startswith(INTERRUPTED)
+
+
+def _stopped_panel_record(record: Record, plan: JudgingPlan, finished: list[Record]) -> Record:
+    """An answer some judge of the panel did not grade before the interrupt: unscored ("interrupted"),
+    with the finished judges' entries and their calls' bookkeeping (their cost was spent)."""
+    stopped = interrupted_record(record, plan.evaluators[0], plan.aggregate)
+    update: dict[str, Any] = {
+        "evaluator": plan.name,
+        "judge_aggregate": plan.aggregate,
+        "judge_panel": [_panel_entry(r) for r in finished],
+    }
+    if finished:
+        update.update(_bookkeeping(finished))
+    return stopped.model_copy(update=update)
 
 
 def evaluate_panel(
