@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         RedundantPair,
         RowSeparation,
         RubricDiagnostics,
+        RubricRows,
         WeightSensitivity,
         rubric_diagnostics,
     )
@@ -89,6 +90,7 @@ __all__ = [
     "RedundantPair",
     "RowSeparation",
     "RubricDiagnostics",
+    "RubricRows",
     "WeightSensitivity",
     "agreement",
     "audit_lines",
@@ -139,7 +141,7 @@ __getattr__, __dir__ = lazy_exports(
             "shuffled without_reference"
         ),
         "rubric_eval.trust._diagnostics": (
-            "RedundantPair RowSeparation RubricDiagnostics WeightSensitivity rubric_diagnostics"
+            "RedundantPair RowSeparation RubricDiagnostics RubricRows WeightSensitivity rubric_diagnostics"
         ),
         "rubric_eval.trust._files": "HumanLabel read_json_model read_labels read_model_scores",
         "rubric_eval.trust._judging": "Escalation JudgingSummary PanelAgreement judging_summary",

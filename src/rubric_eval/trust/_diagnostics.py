@@ -12,22 +12,28 @@ instructions:
 - **redundant pairs**: two rows of the same instruction that gave every model the same level (3+ models);
 - **weight sensitivity**: the model ranking (Kendall tau-b against the reported one) when a row's weight
   is set to 0 or doubled; rows whose weight changes the ranking are listed first.
+
+`RubricRows` takes the records one at a time (the report's streaming pass) and keeps per answer only
+its scored grades (criterion, level, score; strings shared); the weight sensitivity is computed for all
+rows of an instruction and both changes at once, with the same arithmetic as one row at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from rubric_eval.records import Record
+from rubric_eval.records import CriterionGrade, JudgeSample, Rubric
 from rubric_eval.trust._meta import level_scores
-from rubric_eval.trust._noise import record_samples
-from rubric_eval.trust._stats import kendall_tau_b
+
+_T = TypeVar("_T")
 
 MAX_LISTED = 10
 MIN_MODELS_FOR_REDUNDANCY = 3
@@ -76,43 +82,91 @@ class RubricDiagnostics(BaseModel):
     weight_sensitivity: list[WeightSensitivity] = Field(default_factory=list)
 
 
+class GradedAnswer(Protocol):
+    """What the diagnostics read of an evaluated record (`rubric_eval.records.Record` has it)."""
+
+    @property
+    def instruction(self) -> str: ...
+    @property
+    def id(self) -> int | str | None: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def rubric(self) -> Rubric | None: ...
+    @property
+    def grades(self) -> list[CriterionGrade] | None: ...
+    @property
+    def judge_samples(self) -> list[JudgeSample] | None: ...
+
+
+_Graded = tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]
+
+
 @dataclass
 class _Instruction:
     key: str
     weights: dict[str, float]  # criterion -> weight (percent of the instruction)
-    levels: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> criterion -> level
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> criterion -> score
+    # model -> its scored grades in the record's order: (criteria, levels, scores), strings shared.
+    graded: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]] = field(
+        default_factory=dict
+    )
     repeats: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # model -> criterion -> scores
 
+    def levels(self) -> dict[str, dict[str, str]]:  # model -> criterion -> level
+        return {m: dict(zip(names, levels, strict=True)) for m, (names, levels, _) in self.graded.items()}
 
-def _collect(records: Sequence[Record]) -> tuple[dict[str, _Instruction], list[str], list[str]]:
-    instructions: dict[str, _Instruction] = {}
-    models: list[str] = []
-    scale: list[str] = []
-    for record in records:
-        if record.rubric is None or record.grades is None:
-            continue
+    def scores(self) -> dict[str, dict[str, float]]:  # model -> criterion -> score
+        return {m: dict(zip(names, scores, strict=True)) for m, (names, _, scores) in self.graded.items()}
+
+
+class RubricRows:
+    """The diagnostics' summary of evaluated records, added one at a time (a streaming pass).
+
+    Per answer it keeps only its scored grades' criterion, level and score (strings and numbers shared
+    between answers) and, with repeated judging, each repeat's score per criterion.
+    """
+
+    def __init__(self) -> None:
+        self.instructions: dict[str, _Instruction] = {}
+        self.models: list[str] = []
+        self.scale: list[str] = []
+        self._shared: dict[object, object] = {}
+
+    def _one(self, value: _T) -> _T:
+        return self._shared.setdefault(value, value)  # type: ignore[return-value]  # same type back
+
+    def add(self, record: GradedAnswer) -> None:
+        rubric, grades = record.rubric, record.grades
+        if rubric is None or grades is None:
+            return
         model = record.model or "unknown model"
-        if model not in models:
-            models.append(model)
-        if len(record.rubric.levels) > len(scale):
-            scale = record.rubric.levels
+        if model not in self.models:
+            self.models.append(model)
+        levels = rubric.levels
+        if len(levels) > len(self.scale):
+            self.scale = levels
         key = f"{record.id}" if record.id is not None else _instruction_label(record.instruction)
-        inst = instructions.get(key)
+        inst = self.instructions.get(key)
         if inst is None:
-            weights = {c.criterion: c.weight for c in record.rubric.normalized().criteria}
-            inst = instructions[key] = _Instruction(key, weights)
-        scored = {
-            g.criterion: g for g in record.grades if g.status == "scored" and g.level and g.score is not None
-        }
-        inst.levels[model] = {c: g.level for c, g in scored.items() if g.level}
-        inst.scores[model] = {c: float(g.score) for c, g in scored.items() if g.score is not None}
-        by_level = level_scores(record.rubric.levels)
-        for sample in record_samples(record):
-            for criterion, level in sample.level_per_criteria.items():
-                if level in by_level:
-                    inst.repeats.setdefault(model, {}).setdefault(criterion, []).append(by_level[level])
-    return instructions, models, scale
+            weights = {c.criterion: c.weight for c in rubric.normalized().criteria}
+            inst = self.instructions[key] = _Instruction(key, weights)
+        scored = {g.criterion: g for g in grades if g.status == "scored" and g.level and g.score is not None}
+        one = self._one
+        inst.graded[model] = (
+            tuple(one(c) for c in scored),
+            tuple(one(g.level or "") for g in scored.values()),
+            tuple(one(float(g.score or 0.0)) for g in scored.values()),
+        )
+        if record.judge_samples:
+            by_level = level_scores(levels)
+            for sample in record.judge_samples:
+                for criterion, level in sample.level_per_criteria.items():
+                    if level in by_level:
+                        inst.repeats.setdefault(model, {}).setdefault(criterion, []).append(by_level[level])
+
+    def diagnostics(self) -> RubricDiagnostics | None:
+        """The diagnostics of the rows added so far; None with fewer than two models."""
+        return _diagnostics(self.instructions, self.models, self.scale)
 
 
 def _variance(values: Sequence[float]) -> float:
@@ -133,35 +187,41 @@ def _instruction_score(weights: dict[str, float], scores: dict[str, float]) -> f
     return sum(weights.get(c, 0.0) * s for c, s in scores.items()) / total if total > 0 else None
 
 
-def _ranks(means: dict[str, float]) -> dict[str, int]:
-    order = sorted(means, key=lambda m: -means[m])
-    return {m: i + 1 for i, m in enumerate(order)}
-
-
-def rubric_diagnostics(records: Sequence[Record]) -> RubricDiagnostics | None:
+def rubric_diagnostics(records: Iterable[GradedAnswer]) -> RubricDiagnostics | None:
     """Diagnostics of the rubric rows over the models in ``records``; None with fewer than two models."""
-    instructions, models, scale = _collect(records)
-    shared = {k: i for k, i in instructions.items() if len(i.scores) >= 2}
+    rows = RubricRows()
+    for record in records:
+        rows.add(record)
+    return rows.diagnostics()
+
+
+def _diagnostics(
+    instructions: dict[str, _Instruction], models: list[str], scale: list[str]
+) -> RubricDiagnostics | None:
+    shared = {k: i for k, i in instructions.items() if len(i.graded) >= 2}
     if len(models) < 2 or not shared:
         return None
     usage = dict.fromkeys(scale, 0)
     rows: list[RowSeparation] = []
+    n_rows = n_constant = 0
     redundant: list[RedundantPair] = []
+    position = _position(scale)
     for inst in shared.values():
-        for model_levels in inst.levels.values():
+        inst_levels, inst_scores = inst.levels(), inst.scores()
+        for model_levels in inst_levels.values():
             for level in model_levels.values():
                 usage[level] = usage.get(level, 0) + 1
         for criterion in inst.weights:
-            values = [s[criterion] for s in inst.scores.values() if criterion in s]
+            values = [s[criterion] for s in inst_scores.values() if criterion in s]
             if len(values) < 2:
                 continue
-            used = sorted(
-                {lv[criterion] for lv in inst.levels.values() if criterion in lv}, key=_position(scale)
-            )
+            used = sorted({lv[criterion] for lv in inst_levels.values() if criterion in lv}, key=position)
             repeats = [r[criterion] for r in inst.repeats.values() if len(r.get(criterion, [])) >= 2]
             within = sum(_variance(r) for r in repeats) / len(repeats) if repeats else None
             between = _variance(values)
             separation = between / (between + within) if within is not None and between + within > 0 else None
+            n_rows += 1
+            n_constant += len(used) == 1
             rows.append(
                 RowSeparation(
                     instruction=inst.key,
@@ -174,31 +234,30 @@ def rubric_diagnostics(records: Sequence[Record]) -> RubricDiagnostics | None:
                 )
             )
         for a, b in itertools.combinations(inst.weights, 2):
-            both = [lv for lv in inst.levels.values() if a in lv and b in lv]
+            both = [lv for lv in inst_levels.values() if a in lv and b in lv]
             if len(both) >= MIN_MODELS_FOR_REDUNDANCY and all(lv[a] == lv[b] for lv in both):
                 redundant.append(
                     RedundantPair(instruction=inst.key, criterion_a=a, criterion_b=b, n_models=len(both))
                 )
     total = sum(usage.values())
     dominant = next((lv for lv, n in usage.items() if total and n / total > 0.8), None)
-    constant = [r for r in rows if len(r.levels_used) == 1]
     rows.sort(key=lambda r: (r.separation if r.separation is not None else r.between_variance, r.instruction))
     sensitivity = _weight_sensitivity(shared, models)
     return RubricDiagnostics(
         n_models=len(models),
         n_instructions=len(shared),
-        n_rows=len(rows),
+        n_rows=n_rows,
         level_usage=usage,
         unused_levels=[lv for lv, n in usage.items() if n == 0],
         dominant_level=dominant,
-        n_constant_rows=len(constant),
+        n_constant_rows=n_constant,
         least_separating=rows[:MAX_LISTED],
         n_redundant_pairs=len(redundant),
         redundant_pairs=redundant[:MAX_LISTED],
         n_ranking_sensitive_rows=sum(
             1 for s in sensitivity if (s.tau_if_removed or 1.0) < 1.0 or (s.tau_if_doubled or 1.0) < 1.0
         ),
-        weight_sensitivity=sensitivity[:MAX_LISTED],
+        weight_sensitivity=[s.model() for s in sensitivity[:MAX_LISTED]],
     )
 
 
@@ -206,45 +265,106 @@ def _position(scale: Sequence[str]) -> Callable[[str], int]:
     return lambda level: scale.index(level) if level in scale else len(scale)
 
 
-def _weight_sensitivity(
-    instructions: dict[str, _Instruction], models: Sequence[str]
-) -> list[WeightSensitivity]:
-    """Each row's effect on the ranking when its weight is set to 0 or doubled (others unchanged)."""
+@dataclass(frozen=True)
+class _Sensitivity:
+    instruction: str
+    criterion: str
+    weight: float
+    tau_if_removed: float | None
+    tau_if_doubled: float | None
+    max_rank_change: int
+
+    def model(self) -> WeightSensitivity:
+        return WeightSensitivity(**self.__dict__)
+
+
+def _weight_sensitivity(instructions: dict[str, _Instruction], models: Sequence[str]) -> list[_Sensitivity]:
+    """Each row's effect on the ranking when its weight is set to 0 or doubled (others unchanged).
+
+    The same arithmetic as one row at a time (each sum in the record's criterion order, each changed
+    mean ``mean + (new - old) / n``), done for every row of an instruction and both changes at once.
+    """
     per_model: dict[str, dict[str, float]] = {m: {} for m in models}
     for key, inst in instructions.items():
-        for model, scores in inst.scores.items():
+        for model, scores in inst.scores().items():
             value = _instruction_score(inst.weights, scores)
             if value is not None:
                 per_model[model][key] = value
     means = {m: float(np.mean(list(v.values()))) for m, v in per_model.items() if v}
     ranked = sorted(means)
-    base = [means[m] for m in ranked]
-    base_ranks = _ranks(means)
+    if len(ranked) < 2:
+        return [
+            _Sensitivity(key, c, w, None, None, 0)
+            for key, i in instructions.items()
+            for c, w in i.weights.items()
+        ]
+    order = list(means)  # ties keep this order (a stable sort)
+    column = {m: k for k, m in enumerate(order)}
+    to_ranked = np.array([column[m] for m in ranked])
+    base = np.array([means[m] for m in order])
+    counts = np.array([len(per_model[m]) for m in order], dtype=np.float64)
+    base_ranks = _rank_array(base[None, :])[0]
+    upper = np.triu_indices(len(ranked), k=1)
+    sx = np.sign(base[to_ranked][:, None] - base[to_ranked][None, :])[upper]
+    n0 = len(ranked) * (len(ranked) - 1) / 2
+    ties_x = float((sx == 0).sum())
     out = []
     for key, inst in instructions.items():
-        for criterion, weight in inst.weights.items():
-            taus: list[float | None] = []
-            worst = 0
-            for factor in (0.0, 2.0):
-                weights = {**inst.weights, criterion: weight * factor}
-                changed = dict(means)
-                for model, scores in inst.scores.items():
-                    old = per_model.get(model, {}).get(key)
-                    new = _instruction_score(weights, scores)
-                    if old is not None and new is not None and model in changed:
-                        changed[model] += (new - old) / len(per_model[model])
-                taus.append(kendall_tau_b(base, [changed[m] for m in ranked]))
-                ranks = _ranks(changed)
-                worst = max(worst, max(abs(ranks[m] - base_ranks[m]) for m in ranked))
-            out.append(
-                WeightSensitivity(
-                    instruction=key,
-                    criterion=criterion,
-                    weight=weight,
-                    tau_if_removed=taus[0],
-                    tau_if_doubled=taus[1],
-                    max_rank_change=worst,
-                )
+        criteria = list(inst.weights)
+        graded = [(m, g) for m, g in inst.graded.items() if m in column and key in per_model[m]]
+        if not graded:
+            unchanged = 1.0 if ties_x < n0 else None  # tau-b of the ranking against itself
+            for criterion, weight in inst.weights.items():
+                out.append(_Sensitivity(key, criterion, weight, unchanged, unchanged, 0))
+            continue
+        width = max(len(names) for _, (names, _, _) in graded)
+        crit = np.full((len(graded), width), -1)
+        w = np.zeros((len(graded), width))
+        s = np.zeros((len(graded), width))
+        for row, (_, (names, _, given)) in enumerate(graded):
+            for j, (name, score) in enumerate(zip(names, given, strict=True)):
+                crit[row, j] = criteria.index(name) if name in inst.weights else -1
+                w[row, j] = inst.weights.get(name, 0.0)
+                s[row, j] = score
+        # changed[c, f, model]: weight of criterion c times factor f (0 or 2), every model's new sums.
+        factors = np.array([0.0, 2.0])
+        hit = crit[None, :, :] == np.arange(len(criteria))[:, None, None]  # (c, model, j)
+        total = np.zeros((len(criteria), 2, len(graded)))
+        numer = np.zeros((len(criteria), 2, len(graded)))
+        for j in range(width):
+            wj = np.where(
+                hit[:, None, :, j], w[None, None, :, j] * factors[None, :, None], w[None, None, :, j]
             )
+            total = total + wj
+            numer = numer + wj * s[None, None, :, j]
+        valid = total > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = np.where(valid, numer / np.where(valid, total, 1.0), np.nan)
+        cols = np.array([column[m] for m, _ in graded])
+        old = np.array([per_model[m][key] for m, _ in graded])
+        changed = np.broadcast_to(base, (len(criteria), 2, len(order))).copy()
+        delta = base[cols][None, None, :] + (new - old[None, None, :]) / counts[cols][None, None, :]
+        changed[:, :, cols] = np.where(valid, delta, base[cols][None, None, :])
+        flat = changed.reshape(-1, len(order))
+        ranks = _rank_array(flat)
+        worst = np.abs(ranks - base_ranks[None, :]).max(axis=1).reshape(len(criteria), 2).max(axis=1)
+        values = flat[:, to_ranked]
+        sy = np.sign(values[:, upper[0]] - values[:, upper[1]])
+        concordance = (sx[None, :] * sy).sum(axis=1)
+        ties_y = (sy == 0).sum(axis=1)
+        taus: list[float | None] = []
+        for s_value, ty in zip(concordance.tolist(), ties_y.tolist(), strict=True):
+            denom = math.sqrt((n0 - ties_x) * (n0 - float(ty)))
+            taus.append(None if denom == 0 else float(s_value) / denom)
+        for c, (criterion, weight) in enumerate(inst.weights.items()):
+            out.append(_Sensitivity(key, criterion, weight, taus[2 * c], taus[2 * c + 1], int(worst[c])))
     out.sort(key=lambda s: (-s.max_rank_change, min(s.tau_if_removed or 1.0, s.tau_if_doubled or 1.0)))
     return out
+
+
+def _rank_array(values: np.ndarray) -> np.ndarray:
+    """Each row's ranks (1 = highest score), ties in column order."""
+    order = np.argsort(-values, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(1, values.shape[1] + 1)[None, :], axis=1)
+    return ranks
