@@ -36,10 +36,7 @@ def _loads(text: str) -> Any:
 
 def _jsonl_error(lineno: int, exc: json.JSONDecodeError) -> str:
     # exc.msg alone can read cut off ("Invalid control character at"): give the column too.
-    return (
-        f"invalid JSON on line {lineno} column {exc.colno}: {exc.msg} "
-        "(expected one JSON object per line)"
-    )
+    return f"invalid JSON on line {lineno} column {exc.colno}: {exc.msg} (expected one JSON object per line)"
 
 
 def _check_single_record(data: dict[str, Any], path: str) -> None:
@@ -493,11 +490,17 @@ def check_writable(path: str | os.PathLike[str]) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write text to a temp file in the same folder, fsync, then rename over `path`."""
+    atomic_write_chunks(path, (text,))
+
+
+def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:
+    """`atomic_write_text` of text produced piece by piece (never all in memory)."""
     p = Path(path)
     handle, tmp = _open_temp_beside(p)
     try:
         with handle:
-            handle.write(text)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, p)

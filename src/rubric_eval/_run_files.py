@@ -13,15 +13,16 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rubric_eval._io import atomic_write_text, iter_records
 from rubric_eval.errors import InputError
 from rubric_eval.records import Record
-from rubric_eval.runs import RunLog, RunRecord
+from rubric_eval.runs import RunLog, RunRecord, RunStatus
 
 logger = logging.getLogger(__name__)
 # Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
@@ -42,8 +43,11 @@ def write_runs(evaluations_path: Path, runs: Sequence[RunRecord]) -> Path:
     return path
 
 
-def read_runs(evaluations_path: Path, evaluations: Sequence[Record]) -> list[RunRecord] | None:
-    """The run records written beside an evaluations file, if they belong to these evaluations."""
+def read_runs(
+    evaluations_path: Path, evaluations: Sequence[Record] | AbstractSet[str]
+) -> list[RunRecord] | None:
+    """The run records written beside an evaluations file, if they belong to these evaluations (the
+    records, or the set of their ``evaluation_run_id`` values)."""
     path = runs_path(evaluations_path)
     if not path.is_file():
         return None
@@ -51,7 +55,7 @@ def read_runs(evaluations_path: Path, evaluations: Sequence[Record]) -> list[Run
         log = RunLog.model_validate_json(path.read_text(encoding="utf-8"))
     except (ValidationError, OSError) as exc:
         raise InputError(f"not a rubric_eval run log: {exc}", path=str(path)) from None
-    ids = {r.evaluation_run_id for r in evaluations}
+    ids = evaluations if isinstance(evaluations, AbstractSet) else {r.evaluation_run_id for r in evaluations}
     runs = [run for run in log.runs if run.run_id in ids]
     return runs or None  # a log of another run (the file was edited or replaced): derive instead
 
@@ -117,22 +121,39 @@ def input_models(path: Path, unknown_model: str | None = None) -> frozenset[str]
     return frozenset(r.model or fallback for r in iter_records(path, model=Record))
 
 
+class _OwnerRun(BaseModel):
+    status: RunStatus
+
+
+class _OwnerModel(BaseModel):
+    model: str
+    run: _OwnerRun
+
+
+class _ReportOwner(BaseModel):
+    """The fields of a report's JSON twin that say whom it was written for (the rest, every answer
+    included, is skipped unread)."""
+
+    models: list[_OwnerModel]
+    evaluators: list[str]
+
+
 def report_owner(report_path: Path) -> FileOwner | None:
     """Whom an existing report was written for, from its JSON twin (None: no readable twin)."""
     # Here, not at the top: `rubric_eval evaluate` guards its output with this module but never
     # reports, and the report modules (with numpy) are a large part of its start-up otherwise.
-    from rubric_eval.reporting import EvaluationReport, json_twin_path
+    from rubric_eval.reporting import json_twin_path
 
     twin = report_path if report_path.suffix.lower() == ".json" else json_twin_path(report_path)
     if twin.is_file():
         try:
-            report = EvaluationReport.model_validate_json(twin.read_text(encoding="utf-8"))
+            report = _ReportOwner.model_validate_json(twin.read_bytes())
         except (ValidationError, OSError):
             return None
         return FileOwner(
             models=frozenset(m.model for m in report.models),
             judges=frozenset(report.evaluators),
-            complete=not report.incomplete,
+            complete=all(m.run.status == "complete" for m in report.models),
         )
     return None
 

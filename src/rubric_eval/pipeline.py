@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +69,7 @@ from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan
 if TYPE_CHECKING:
     # Imported where used: `rubric_eval evaluate` chooses and guards files here but never reports,
     # and the reports, their HTML and statistics (numpy) cost a tenth of a second or more to import.
-    from rubric_eval.reporting import EvaluationReport, FeedbackSummary
+    from rubric_eval.reporting import EvaluationReport, FeedbackSummary, ReportSummary
     from rubric_eval.trust import AuditReport, MetaEvaluation
 
 __all__ = [
@@ -96,8 +96,10 @@ __all__ = [
     "run_evaluation",
     "run_one_step",
     "runs_path",
+    "skipped_summaries",
     "slug",
     "summarize_evaluations",
+    "summary_skipped_because",
     "write_runs",
 ]
 
@@ -172,6 +174,28 @@ def run_evaluation(
     return evaluations, runs
 
 
+def summary_skipped_because(
+    *, summarizer: str | AnnotatorConfig | None, summarize: bool, engine: Engine | None = None
+) -> str | None:
+    """Why the summarising step is skipped (``summarize=False``, ``summarizer="None"``, a spent
+    --max_cost budget), or None when it runs."""
+    if not summarize:
+        return "summarize=False"
+    if engine is not None and engine.totals.budget_exhausted > 0:
+        # After a --max_cost stop every summary call would be refused too: say so once instead.
+        return "the --max_cost budget is spent"
+    if isinstance(summarizer, str) and is_none(summarizer):
+        return f"summarizer {summarizer!r}"
+    return None
+
+
+def skipped_summaries(models: Iterable[str], why: str) -> dict[str, FeedbackSummary]:
+    """Each model's summary, skipped for ``why`` (see `summary_skipped_because`)."""
+    from rubric_eval.reporting import FeedbackSummary
+
+    return dict.fromkeys(models, FeedbackSummary.skipped(f"summary skipped ({why})"))
+
+
 def summarize_evaluations(
     evaluations: Sequence[Record],
     *,
@@ -182,21 +206,11 @@ def summarize_evaluations(
 ) -> tuple[dict[str, FeedbackSummary] | None, str | None]:
     """The summarising step: model -> feedback summary and the summariser's name, or (None, None)
     when skipped (``summarize=False`` or ``summarizer="None"``)."""
-    from rubric_eval.reporting import FeedbackSummary
     from rubric_eval.steps.summarize import DEFAULT_CONTEXT_TOKENS, summarize_feedback
 
-    budget_spent = engine is not None and engine.totals.budget_exhausted > 0
-    if not summarize or budget_spent or (isinstance(summarizer, str) and is_none(summarizer)):
-        # After a --max_cost stop every summary call would be refused too: say so once instead.
-        why = (
-            "summarize=False"
-            if not summarize
-            else "the --max_cost budget is spent"
-            if budget_spent
-            else f"summarizer {summarizer!r}"
-        )
-        models = {r.model or "unknown model" for r in evaluations}
-        return dict.fromkeys(models, FeedbackSummary.skipped(f"summary skipped ({why})")), None
+    why = summary_skipped_because(summarizer=summarizer, summarize=summarize, engine=engine)
+    if why is not None:
+        return skipped_summaries({r.model or "unknown model" for r in evaluations}, why), None
     config = resolve_config("summarizer", summarizer)
     summaries = summarize_feedback(
         evaluations, summarizer=config, engine=engine, context_tokens=context_tokens or DEFAULT_CONTEXT_TOKENS
@@ -205,7 +219,7 @@ def summarize_evaluations(
 
 
 def report_evaluations(
-    evaluations: Sequence[Record],
+    evaluations: Sequence[Record] | ReportSummary,
     *,
     runs: Sequence[RunRecord] | None = None,
     summaries: dict[str, FeedbackSummary] | None = None,
@@ -217,23 +231,34 @@ def report_evaluations(
     audit: AuditReport | None = None,
     meta_evaluation: MetaEvaluation | None = None,
 ) -> EvaluationReport:
-    """Compute the report (ranked against the leaderboard file, if any), then add its runs to that file."""
-    from rubric_eval.reporting import generate_report, load_leaderboard, update_leaderboard
+    """Compute the report (ranked against the leaderboard file, if any), then add its runs to that file.
+
+    ``evaluations``: the evaluated records, or the `ReportSummary` of a file (`read_report_summary`:
+    one streaming pass; then ``source`` is the summary's)."""
+    from rubric_eval.reporting import (
+        ReportSummary,
+        generate_report,
+        load_leaderboard,
+        report_from_summary,
+        update_leaderboard,
+    )
 
     board = load_leaderboard(leaderboard_path) if leaderboard_path is not None else None
-    report = generate_report(
-        evaluations,
-        runs=runs,
-        summaries=summaries,
-        summarizer=summarizer,
-        dataset=dataset,
-        leaderboard=board,
-        leaderboard_path=leaderboard_path,
-        baseline=baseline,
-        source=source,
-        audit=audit,
-        meta_evaluation=meta_evaluation,
-    )
+    options: dict[str, Any] = {
+        "runs": runs,
+        "summaries": summaries,
+        "summarizer": summarizer,
+        "dataset": dataset,
+        "leaderboard": board,
+        "leaderboard_path": leaderboard_path,
+        "baseline": baseline,
+        "audit": audit,
+        "meta_evaluation": meta_evaluation,
+    }
+    if isinstance(evaluations, ReportSummary):
+        report = report_from_summary(evaluations, **options)
+    else:
+        report = generate_report(evaluations, source=source, **options)
     if leaderboard_path is not None:
         update_leaderboard(leaderboard_path, report.runs)
     return report

@@ -18,13 +18,13 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from rubric_eval.engine import BUDGET_EXHAUSTED, ModelConfig
 from rubric_eval.errors import INTERRUPTED
-from rubric_eval.records import Record
+from rubric_eval.records import JudgeIssues, Record, Rubric
 
 RUN_FORMAT_VERSION = 1
 RunStatus = Literal["complete", "partial", "interrupted", "budget_stopped", "failed"]
@@ -188,10 +188,10 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _rubric_text(record: Record) -> str:
-    if record.rubric is None:
+def _rubric_text(rubric: Rubric | None) -> str:
+    if rubric is None:
         return ""
-    rows = [row.model_dump(mode="json") for row in record.rubric.normalized().criteria]
+    rows = [row.model_dump(mode="json") for row in rubric.normalized().criteria]
     for row in rows:
         row["weight"] = round(row["weight"], 6)
     return json.dumps(rows, sort_keys=False, ensure_ascii=False, separators=(",", ":"))
@@ -208,7 +208,12 @@ def dataset_fingerprint(records: Sequence[Record]) -> str:
 
 def pair_digest(record: Record) -> str:
     """The digest of one (instruction, rubric) pair; a dataset's fingerprint combines the distinct ones."""
-    return hashlib.sha256(f"{record.instruction.strip()}\x00{_rubric_text(record)}".encode()).hexdigest()
+    return pair_digest_of(record.instruction, record.rubric)
+
+
+def pair_digest_of(instruction: str, rubric: Rubric | None) -> str:
+    """`pair_digest` of an instruction's text and its rubric."""
+    return hashlib.sha256(f"{instruction.strip()}\x00{_rubric_text(rubric)}".encode()).hexdigest()
 
 
 def _fingerprint_of(digests: set[str]) -> str:
@@ -220,6 +225,40 @@ def dataset_identity(records: Sequence[Record], name: str | None = None) -> Data
     digests = {pair_digest(r) for r in records}
     names = {str(r.dataset_name) for r in records if r.dataset_name}
     return _identity(digests, len({r.instruction.strip() for r in records}), names, name)
+
+
+class DatasetTally:
+    """`dataset_identity` of records added one at a time: the distinct pairs' digests (memoised by content),
+    the distinct instructions and the dataset names seen."""
+
+    def __init__(self, memo: dict[tuple[str, tuple[object, ...]], str] | None = None) -> None:
+        self.digests: set[str] = set()
+        self.instructions: set[str] = set()
+        self.names: set[str] = set()
+        # Shared by the tallies of one file's models: they repeat the same pairs.
+        self._memo: dict[tuple[str, tuple[object, ...]], str] = {} if memo is None else memo
+
+    def add(self, instruction: str, rubric: Rubric | None, dataset_name: str | None) -> None:
+        content: tuple[object, ...] = (
+            ()
+            if rubric is None
+            else tuple(
+                (c.criterion, c.weight, tuple(c.performance_to_description.items())) for c in rubric.criteria
+            )
+        )
+        key = (instruction, content)
+        digest = self._memo.get(key)
+        if digest is None:
+            if len(self._memo) >= _DIGEST_MEMO:
+                self._memo.clear()  # bounded whatever the number of distinct pairs
+            digest = self._memo[key] = pair_digest_of(instruction, rubric)
+        self.digests.add(digest)
+        self.instructions.add(hashlib.sha256(instruction.strip().encode()).hexdigest())
+        if dataset_name:
+            self.names.add(str(dataset_name))
+
+    def identity(self, name: str | None = None) -> DatasetIdentity:
+        return _identity(self.digests, len(self.instructions), self.names, name)
 
 
 def _identity(digests: set[str], n: int, names: set[str], name: str | None) -> DatasetIdentity:
@@ -254,7 +293,18 @@ def canonical_model_name(config: ModelConfig, *, builtin: bool) -> str:
     return config.name
 
 
-def run_counts(records: Sequence[Record], scored: Sequence[bool] | None = None) -> RunCounts:
+class CountedRecord(Protocol):
+    """What `run_counts` reads of an evaluated record (`rubric_eval.records.Record` has it)."""
+
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def output_error(self) -> str | None: ...
+    @property
+    def judge_issues(self) -> JudgeIssues | None: ...
+
+
+def run_counts(records: Sequence[CountedRecord], scored: Sequence[bool] | None = None) -> RunCounts:
     """Count scored and unscored instructions and why calls failed, from evaluated records.
 
     ``scored`` says which instructions have a score when the records' ``score`` field does not
@@ -267,7 +317,7 @@ def run_counts(records: Sequence[Record], scored: Sequence[bool] | None = None) 
     return counts
 
 
-def _count_record(counts: RunCounts, record: Record, has_score: bool) -> None:
+def _count_record(counts: RunCounts, record: CountedRecord, has_score: bool) -> None:
     if has_score:
         counts.n_scored += 1
     else:

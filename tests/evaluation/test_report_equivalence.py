@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from rubric_eval._io import write_records
 from rubric_eval.cli import cli
 from rubric_eval.reporting import EvaluationReport, generate_report
 
@@ -58,12 +59,14 @@ def test_baseline_resamples_and_seed_match_the_golden_report() -> None:
     assert _comparable(report) == GOLDEN["baseline_m_mid_2000_seed3"]
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
-def test_generate_report_command_matches_the_golden_report(tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize("layout", ["indented.json", "writer.json", "lines.jsonl"])
+def test_generate_report_command_matches_the_golden_report(tmp_path: Path, layout: str) -> None:
     records = report_fixture_records()
-    evaluations = tmp_path / f"evaluations{suffix}"
-    if suffix == ".jsonl":
+    evaluations = tmp_path / f"evaluations_{layout}"
+    if layout == "lines.jsonl":
         evaluations.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    elif layout == "writer.json":  # one compact record per line, as `rubric_eval evaluate` writes
+        write_records(records, evaluations)
     else:
         evaluations.write_text(json.dumps(records, indent=2), encoding="utf-8")
     result = CliRunner().invoke(

@@ -16,6 +16,7 @@ from rubric_eval.reporting.scoring import (
     paired_sign_flip_tests,
     quantile,
     score_stats,
+    score_stats_many,
     weighted_mean,
     weighted_sem,
 )
@@ -249,3 +250,15 @@ def test_batched_sign_flip_tests_equal_one_test_per_pair() -> None:
     single = [paired_sign_flip_test(a, b, w, n_resamples=3000, seed=11) for a, b, w in pairs]
     assert batched == single
     assert batched[-1].p_value == 1.0 and batched[0].p_value is None
+
+
+def test_score_stats_of_many_samples_equal_one_call_each() -> None:
+    rng = random.Random(8)
+    samples: list[tuple[list[float | None], list[float] | None]] = []
+    for n in (0, 1, 2, 30, 30, 30, 31, 500):
+        scores: list[float | None] = [rng.choice([None, 1.0, 4.0, 7.0, 10.0, 8.25]) for _ in range(n)]
+        weights = [rng.choice([1.0, 3.0]) for _ in range(n)] if n % 2 else None
+        samples.append((scores, weights))
+    many = score_stats_many(samples, n_resamples=3000, seed=4)
+    assert many == [score_stats(s, w, n_resamples=3000, seed=4) for s, w in samples]
+    assert many[3].ci_low is not None and many[0].mean is None

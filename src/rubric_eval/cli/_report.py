@@ -182,36 +182,50 @@ def generate_report(
     Summarises the judge's feedback first (its own step; --summarize False skips it), then computes the
     report, adds its runs to the leaderboard file and writes the chosen formats and the JSON twin.
     """
-    from rubric_eval._io import atomic_write_text, read_records
+    from rubric_eval._io import read_records
     from rubric_eval.engine import Engine
-    from rubric_eval.pipeline import guard_file, read_runs, report_evaluations, summarize_evaluations
-    from rubric_eval.reporting import LEADERBOARD_FILE, write_html
+    from rubric_eval.pipeline import (
+        guard_file,
+        read_runs,
+        report_evaluations,
+        skipped_summaries,
+        summarize_evaluations,
+        summary_skipped_because,
+    )
+    from rubric_eval.reporting import LEADERBOARD_FILE, read_report_summary, write_html
     from rubric_eval.reporting.report import check_evaluated
 
     paths = report_paths(output_path, input_path, formats)  # reject a bad report path before any work
     options = report_kwargs(kwargs)
-    records = read_records(input_path)
-    check_evaluated(records, str(input_path))  # before any summariser call
-    runs = read_runs(input_path, records)
-    guard_file(
-        paths.get("markdown") or paths["json"],
-        models=frozenset(r.model or "unknown model" for r in records),
-        judges=frozenset(r.evaluator for r in records if r.evaluator),
-        overwrite=overwrite,
-        report=True,
-    )
-    engine = Engine(engine_settings_from(kwargs))
-    summaries, summarizer = summarize_evaluations(
-        records,
-        summarizer=options["summarizer"],
-        summarize=options["summarize"],
-        engine=engine,
-        context_tokens=options["context_tokens"],
-    )
-    board = options["leaderboard_path"]
+    skipped = summary_skipped_because(summarizer=options["summarizer"], summarize=options["summarize"])
+    if skipped is None:
+        # The summariser reads every answer's feedback: the records are read whole.
+        records = read_records(input_path)
+        check_evaluated(records, str(input_path))  # before any summariser call
+        evaluations: Any = records
+        models = frozenset(r.model or "unknown model" for r in records)
+        judges = frozenset(r.evaluator for r in records if r.evaluator)
+        runs = read_runs(input_path, records)
+    else:
+        # One pass over the file into a compact summary; the answers are spilled for the JSON twin.
+        evaluations = read_report_summary(input_path)
+        models, judges = frozenset(evaluations.models), evaluations.evaluators
+        runs = read_runs(input_path, evaluations.run_ids)
     main = paths.get("markdown") or paths["json"]
+    guard_file(main, models=models, judges=judges, overwrite=overwrite, report=True)
+    if skipped is None:
+        summaries, summarizer = summarize_evaluations(
+            evaluations,
+            summarizer=options["summarizer"],
+            summarize=options["summarize"],
+            engine=Engine(engine_settings_from(kwargs)),
+            context_tokens=options["context_tokens"],
+        )
+    else:
+        summaries, summarizer = skipped_summaries(models, skipped), None
+    board = options["leaderboard_path"]
     report = report_evaluations(
-        records,
+        evaluations,
         runs=runs,
         summaries=summaries,
         summarizer=summarizer,
@@ -225,7 +239,9 @@ def generate_report(
     if "markdown" in paths:
         report.write(paths["markdown"])
     else:
-        atomic_write_text(paths["json"], report.to_json())
+        report.write_json(paths["json"])
     if "html" in paths:
+        # The page embeds every answer with its feedback: read the records again for it.
+        records = evaluations if skipped is None else read_records(input_path)
         write_html(report, records, paths["html"], source=str(input_path))
     print_report(report, paths.get("markdown"), paths["json"], paths.get("html"))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rubric_eval._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from rubric_eval.reporting._summary import ReportSummary, read_report_summary
     from rubric_eval.reporting.html import html_path_for, render_html, write_html
     from rubric_eval.reporting.leaderboard import (
         LEADERBOARD_FILE,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         generate_report,
         json_twin_path,
         report_from_json,
+        report_from_summary,
     )
     from rubric_eval.reporting.summary import FeedbackSummary, ProCon
 
@@ -52,6 +54,7 @@ __all__ = [
     "PairComparison",
     "ProCon",
     "RankedRow",
+    "ReportSummary",
     "ScoreSummary",
     "generate_report",
     "html_path_for",
@@ -60,9 +63,11 @@ __all__ = [
     "load_leaderboard",
     "print_leaderboard",
     "rank_runs",
+    "read_report_summary",
     "remove_from_leaderboard",
     "render_html",
     "report_from_json",
+    "report_from_summary",
     "update_leaderboard",
     "write_html",
 ]
@@ -71,6 +76,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "rubric_eval.reporting._summary": "ReportSummary read_report_summary",
         "rubric_eval.reporting.html": "html_path_for render_html write_html",
         "rubric_eval.reporting.leaderboard": (
             "LEADERBOARD_FILE Leaderboard LeaderboardView PairComparison RankedRow "
@@ -79,7 +85,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "rubric_eval.reporting.report": (
             "AnswerReport CategoryScore EvaluationReport GradingCounts InstructionReport "
-            "ModelReport ScoreSummary generate_report json_twin_path report_from_json"
+            "ModelReport ScoreSummary generate_report json_twin_path report_from_json report_from_summary"
         ),
         "rubric_eval.reporting.summary": "FeedbackSummary ProCon",
     },

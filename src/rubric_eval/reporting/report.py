@@ -12,23 +12,23 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from rubric_eval._api_edge import RecordsLike, to_records
-from rubric_eval._io import atomic_write_text
+from rubric_eval._io import atomic_write_chunks, atomic_write_text
 from rubric_eval._version import package_version
 from rubric_eval.errors import InputError
 from rubric_eval.records import CriterionGrade, JudgeIssues, Record, Rubric
+from rubric_eval.reporting._input import ReportRecord
 from rubric_eval.reporting.leaderboard import (
     Leaderboard,
     LeaderboardView,
     RankedRow,
-    instruction_key,
     leaderboard_views,
 )
 from rubric_eval.reporting.scoring import (
@@ -37,19 +37,14 @@ from rubric_eval.reporting.scoring import (
     DEFAULT_SEED,
     InstructionScore,
     instruction_score,
-    score_stats,
+    score_stats_many,
 )
-from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
+from rubric_eval.reporting.summary import FeedbackSummary
 from rubric_eval.runs import (
     CategoryScore,
-    JudgeIdentity,
     RunRecord,
-    RunResults,
-    RunTiming,
     ScoreSummary,
     dataset_identity,
-    run_counts,
-    run_status,
     utc_now,
 )
 from rubric_eval.trust import (
@@ -57,9 +52,10 @@ from rubric_eval.trust import (
     JudgingSummary,
     MetaEvaluation,
     RubricDiagnostics,
-    judging_summary,
-    rubric_diagnostics,
 )
+
+if TYPE_CHECKING:
+    from rubric_eval.reporting._summary import AnswerSpill, ReportSummary
 
 UNKNOWN_MODEL = "unknown model"
 
@@ -166,6 +162,9 @@ class EvaluationReport(BaseModel):
     rubric_diagnostics: RubricDiagnostics | None = Field(None, description="With two or more models.")
     audit: AuditReport | None = Field(None, description="From `rubric_eval audit`, when given.")
     meta_evaluation: MetaEvaluation | None = Field(None, description="From `rubric_eval meta_evaluate`.")
+    # The answers of a report computed in one pass over a file, spilled to a temporary file (`AnswerSpill`):
+    # the models' `answers` lists are empty and the JSON twin is written from here.
+    _answers: AnswerSpill | None = PrivateAttr(default=None)
 
     @property
     def runs(self) -> list[RunRecord]:
@@ -188,7 +187,30 @@ class EvaluationReport(BaseModel):
         return render_markdown(self)
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2) + "\n"
+        return "".join(self.json_chunks())
+
+    def json_chunks(self) -> Iterator[str]:
+        """`to_json` piece by piece: a report read from a file streams its answers from where they were
+        spilled (`read_report_summary`), so the whole text is never in memory."""
+        spill = self._answers
+        if spill is None or not self.models:
+            yield self.model_dump_json(indent=2) + "\n"
+            return
+        head = self.model_copy(update={"models": []}).model_dump_json(indent=2)
+        before, after = head.split('\n  "models": [],\n')  # one top-level key per line at indent 2
+        yield before + '\n  "models": [\n'
+        for k, model in enumerate(self.models):
+            text = model.model_dump_json(indent=2)
+            empty = '\n  "answers": []\n}'  # the last field, filled from the spill
+            assert text.endswith(empty)
+            yield textwrap.indent(text[: -len(empty)], "    ") + '\n      "answers": ['
+            separator = "\n        "
+            for answer in spill.chunks(model.model):
+                yield separator + answer.decode("utf-8")
+                separator = ",\n        "
+            closing = "]" if separator == "\n        " else "\n      ]"
+            yield closing + "\n    }" + (",\n" if k + 1 < len(self.models) else "\n")
+        yield "  ],\n" + after + "\n"
 
     def to_dataframe(self, level: str = "models") -> Any:
         """The report as a pandas DataFrame (``pip install pandas``): ``models`` (one row per model),
@@ -202,8 +224,13 @@ class EvaluationReport(BaseModel):
         md_path = Path(markdown_path)
         json_path = json_twin_path(md_path)
         atomic_write_text(md_path, self.markdown)
-        atomic_write_text(json_path, self.to_json())
+        self.write_json(json_path)
         return md_path, json_path
+
+    def write_json(self, json_path: str | os.PathLike[str]) -> Path:
+        """Write `to_json` to ``json_path`` (atomically, piece by piece); return the path."""
+        atomic_write_chunks(json_path, self.json_chunks())
+        return Path(json_path)
 
 
 def json_twin_path(markdown_path: Path) -> Path:
@@ -222,7 +249,7 @@ def json_twin_path(markdown_path: Path) -> Path:
 # -- per-record helpers ------------------------------------------------------------------------
 
 
-def record_instruction_score(record: Record, index: int, source: str) -> InstructionScore:
+def record_instruction_score(record: Record | ReportRecord, index: int, source: str) -> InstructionScore:
     """The instruction's score from its grades (or the seed format's ``score_per_criteria``)."""
     weights = {c.criterion: c.weight for c in record.rubric.criteria} if record.rubric else {}
     if record.grades is not None:
@@ -243,9 +270,11 @@ def record_instruction_score(record: Record, index: int, source: str) -> Instruc
     return instruction_score(pairs)
 
 
-def record_weight(record: Record, index: int, source: str) -> float:
+def record_weight(record: Record | ReportRecord, index: int, source: str) -> float:
     """The instruction's ``weight`` field (default 1); must be a positive number."""
-    value = (record.model_extra or {}).get("weight", 1.0)
+    value = (
+        record.weight if isinstance(record, ReportRecord) else (record.model_extra or {}).get("weight", 1.0)
+    )
     if value is None:
         return 1.0
     if (
@@ -272,195 +301,9 @@ def check_evaluated(records: Sequence[Record], source: str) -> None:
         record_weight(record, index, source)
 
 
-def _most_common(values: Sequence[str | None], default: str) -> str:
-    counts = Counter(v for v in values if v)
-    return counts.most_common(1)[0][0] if counts else default
-
-
 def dataset_name(records: Sequence[Record]) -> str:
     """The records' ``dataset_name`` field, else a name derived from the instructions and rubrics."""
     return dataset_identity(records).name
-
-
-def _grading_counts(records: Sequence[Record], scores: Sequence[InstructionScore]) -> GradingCounts:
-    counts = GradingCounts()
-    reasons: Counter[str] = Counter()
-    for record, result in zip(records, scores, strict=True):
-        counts.n_criteria += result.n_criteria
-        counts.n_scored += result.n_scored
-        counts.n_unscored += result.n_criteria - result.n_scored
-        counts.n_instructions_partially_scored += 0 < result.n_scored < result.n_criteria
-        for grade in record.grades or []:
-            if grade.status == "unscored":
-                reasons[grade.reason or "no reason recorded"] += 1
-        issues = record.judge_issues
-        if issues is not None:
-            counts.n_invented_criteria += len(issues.invented_criteria)
-            counts.n_unknown_levels += len(issues.unknown_levels)
-            counts.n_failed_calls += bool(issues.error)
-    counts.unscored_reasons = dict(reasons.most_common(10))
-    return counts
-
-
-def _instruction_keys(records: Sequence[Record]) -> list[str]:
-    seen: Counter[str] = Counter()
-    keys = []
-    for record in records:
-        key = instruction_key(record.instruction, record.id)
-        seen[key] += 1
-        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return keys
-
-
-def derived_run(
-    model: str,
-    records: Sequence[Record],
-    scores: Sequence[InstructionScore],
-    *,
-    dataset: str | None,
-    source: str,
-) -> RunRecord:
-    """A run record for evaluations that came without one (another tool, or an older version)."""
-    counts = run_counts(records, [s.score is not None for s in scores])
-    dates = sorted(r.evaluation_date for r in records if r.evaluation_date)
-    now = utc_now()
-    run_ids = sorted({r.evaluation_run_id for r in records if r.evaluation_run_id})
-    return RunRecord(
-        run_id=run_ids[0] if len(run_ids) == 1 else f"derived:{source}",
-        rubric_eval_version=_most_common([r.evaluation_version for r in records], "unknown"),
-        status=run_status(counts),
-        counts=counts,
-        model=model,
-        judge=JudgeIdentity(name=_most_common([r.evaluator for r in records], "unknown evaluator")),
-        dataset=dataset_identity(records, dataset),
-        input_path=source,
-        timing=RunTiming(
-            started_at=dates[0] if dates else now,
-            finished_at=dates[-1] if dates else now,
-            summed_call_latency_s=sum(r.evaluation_time_per_example or 0.0 for r in records),
-        ),
-    )
-
-
-def _answers(records: Sequence[Record], keys: Sequence[str], weights: Sequence[float]) -> list[AnswerReport]:
-    answers = []
-    for record, key, weight in zip(records, keys, weights, strict=True):
-        issues = record.judge_issues
-        answers.append(
-            AnswerReport(
-                key=key,
-                output=record.output,
-                score=record.score,
-                fraction_scored=record.fraction_scored,
-                weight=weight,
-                grades=list(record.grades or []),
-                error=record.output_error or (issues.error if issues is not None else None),
-                judge_issues=issues if issues is not None and not issues.empty else None,
-            )
-        )
-    return answers
-
-
-def _model_report(
-    model: str,
-    records: Sequence[Record],
-    indices: Sequence[int],
-    *,
-    run: RunRecord,
-    source: str,
-    summary: FeedbackSummary,
-    n_resamples: int,
-    seed: int,
-) -> ModelReport:
-    scores = [record_instruction_score(r, i, source) for r, i in zip(records, indices, strict=True)]
-    weights = [record_weight(r, i, source) for r, i in zip(records, indices, strict=True)]
-    weighted = len(set(weights)) > 1
-    stats = score_stats(
-        [s.score for s in scores], weights if weighted else None, n_resamples=n_resamples, seed=seed
-    )
-    by_category: dict[str, list[int]] = {}
-    for pos, record in enumerate(records):
-        by_category.setdefault(record.category or NO_CATEGORY, []).append(pos)
-    categories = []
-    for category, positions in sorted(by_category.items()):
-        cat = score_stats(
-            [scores[p].score for p in positions],
-            [weights[p] for p in positions] if weighted else None,
-            with_ci=False,
-        )
-        categories.append(
-            CategoryScore(category=category, mean=cat.mean, sem=cat.sem, n=cat.n, n_unscored=cat.n_unscored)
-        )
-    score = ScoreSummary(
-        mean=stats.mean,
-        sem=stats.sem,
-        ci_low=stats.ci_low,
-        ci_high=stats.ci_high,
-        n=stats.n,
-        n_unscored=stats.n_unscored,
-        weighted=weighted,
-        n_resamples=n_resamples,
-        seed=seed,
-    )
-    keys = _instruction_keys(records)
-    run = run.model_copy(
-        update={
-            "results": RunResults(
-                score=score,
-                categories=categories,
-                instruction_scores={
-                    k: s.score for k, s in zip(keys, scores, strict=True) if s.score is not None
-                },
-                instruction_weights=dict(zip(keys, weights, strict=True)) if weighted else None,
-            )
-        }
-    )
-    levels = Counter(g.level for r in records for g in r.grades or [] if g.status == "scored" and g.level)
-    return ModelReport(
-        model=model,
-        dataset=run.dataset.name,
-        evaluator=run.judge.name,
-        date=run.timing.finished_at,
-        n_instructions=len(records),
-        status=run.status_text,
-        score=score,
-        categories=categories,
-        grading=_grading_counts(records, scores),
-        level_counts=dict(levels.most_common()),
-        evaluation_cost_usd=sum(r.evaluation_price_per_example or 0.0 for r in records),
-        n_unpriced_calls=sum(r.evaluation_cost_known is False for r in records),
-        evaluation_time_s=sum(r.evaluation_time_per_example or 0.0 for r in records),
-        wall_time_s=run.timing.wall_time_s,
-        n_cached=sum(bool(r.evaluation_cached) for r in records),
-        summary=summary,
-        judging=judging_summary(records, n_resamples=n_resamples, seed=seed),
-        run=run,
-        answers=_answers(records, keys, weights),
-    )
-
-
-def _instructions(records: Sequence[Record]) -> list[InstructionReport]:
-    from rubric_eval.reporting.scoring import level_scores
-
-    seen: dict[str, InstructionReport] = {}
-    by_model: dict[str, list[Record]] = {}
-    for record in records:
-        by_model.setdefault(record.model or UNKNOWN_MODEL, []).append(record)
-    for group in by_model.values():
-        for record, key in zip(group, _instruction_keys(group), strict=True):
-            if key in seen:
-                continue
-            levels = record.rubric.levels if record.rubric else []
-            seen[key] = InstructionReport(
-                key=key,
-                id=record.id,
-                instruction=record.instruction,
-                category=record.category or NO_CATEGORY,
-                rubric=record.rubric,
-                levels=levels,
-                level_scores=level_scores(levels) if levels else {},
-            )
-    return list(seen.values())
 
 
 # -- public entry point ------------------------------------------------------------------------
@@ -505,33 +348,67 @@ def generate_report(
     records, _ = to_records(evaluations, source=source)
     if not records:
         raise InputError("no records to report on", path=source)
-    groups: dict[str, list[int]] = {}
-    for index, record in enumerate(records):
-        groups.setdefault(record.model or UNKNOWN_MODEL, []).append(index)
+    from rubric_eval.reporting._summary import AnswerList, ReportSummary
+
+    collected = ReportSummary(source=source, answers=AnswerList())
+    for record in records:
+        collected.add(ReportRecord.of(record))
+    return report_from_summary(
+        collected,
+        runs=runs,
+        summaries=summaries,
+        summarizer=summarizer,
+        dataset=dataset,
+        leaderboard=leaderboard,
+        leaderboard_path=leaderboard_path,
+        baseline=baseline,
+        n_resamples=n_resamples,
+        seed=seed,
+        audit=audit,
+        meta_evaluation=meta_evaluation,
+    )
+
+
+def report_from_summary(
+    collected: ReportSummary,
+    *,
+    runs: Sequence[RunRecord] | None = None,
+    summaries: Mapping[str, FeedbackSummary] | None = None,
+    summarizer: str | None = None,
+    dataset: str | None = None,
+    leaderboard: Leaderboard | None = None,
+    leaderboard_path: str | os.PathLike[str] | None = None,
+    baseline: str | None = None,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    audit: AuditReport | None = None,
+    meta_evaluation: MetaEvaluation | None = None,
+) -> EvaluationReport:
+    """`generate_report` of the records a `ReportSummary` was built from (e.g. by `read_report_summary`,
+    one streaming pass over an evaluations file); the same arguments, the same report."""
+    from rubric_eval.reporting._summary import AnswerList, AnswerSpill
+
+    if not collected.n_records:
+        raise InputError("no records to report on", path=collected.source)
     given = {run.model: run for run in runs or []}
+    kept = collected.answers if isinstance(collected.answers, AnswerList) else None
+    all_stats = score_stats_many(
+        [rows.sample() for rows in collected.models.values()], n_resamples=n_resamples, seed=seed
+    )
     reports: list[ModelReport] = []
-    for model, indices in groups.items():
-        subset = [records[i] for i in indices]
-        run = given.get(model) or derived_run(
-            model,
-            subset,
-            [record_instruction_score(r, i, source) for r, i in zip(subset, indices, strict=True)],
-            dataset=dataset,
-            source=source,
-        )
+    for (model, rows), stats in zip(collected.models.items(), all_stats, strict=True):
+        run = given.get(model) or rows.derived_run(dataset=dataset, source=collected.source)
         if dataset is not None:
             run = run.model_copy(update={"dataset": run.dataset.model_copy(update={"name": dataset})})
         summary = (summaries or {}).get(model) or FeedbackSummary.skipped(
             "summary skipped (no summariser run)" if summaries is None else "no scored feedback to summarise"
         )
         reports.append(
-            _model_report(
-                model,
-                subset,
-                indices,
+            rows.report(
                 run=run,
-                source=source,
+                stats=stats,
                 summary=summary,
+                answers=kept.of(model) if kept is not None else [],
                 n_resamples=n_resamples,
                 seed=seed,
             )
@@ -561,7 +438,7 @@ def generate_report(
     if any(r.score.weighted for r in reports):
         notes.append("Instructions carry unequal `weight` fields: means, SEMs and CIs are weighted.")
     title = reports[0].model if len(reports) == 1 else f"{len(reports)} models"
-    return EvaluationReport(
+    report = EvaluationReport(
         title=f"Evaluation report for {title} on {main.dataset.name}",
         dataset=main.dataset.name,
         dataset_fingerprint=main.dataset.fingerprint,
@@ -571,15 +448,18 @@ def generate_report(
         generated_at=utc_now(),
         input_path=main.input_path,
         models=reports,
-        instructions=_instructions(records),
+        instructions=collected.instruction_list(),
         leaderboard=view.rows if view is not None else [],
         leaderboard_path=None if leaderboard_path is None else str(leaderboard_path),
         comparisons=view,
         notes=notes,
-        rubric_diagnostics=rubric_diagnostics(records),
+        rubric_diagnostics=collected.diagnostics.diagnostics(),
         audit=audit,
         meta_evaluation=meta_evaluation,
     )
+    if isinstance(collected.answers, AnswerSpill):
+        report._answers = collected.answers
+    return report
 
 
 def report_from_json(text: str) -> EvaluationReport:

@@ -39,7 +39,13 @@ if TYPE_CHECKING:
         rubric_diagnostics,
     )
     from rubric_eval.trust._files import HumanLabel, read_json_model, read_labels, read_model_scores
-    from rubric_eval.trust._judging import Escalation, JudgingSummary, PanelAgreement, judging_summary
+    from rubric_eval.trust._judging import (
+        Escalation,
+        JudgingRows,
+        JudgingSummary,
+        PanelAgreement,
+        judging_summary,
+    )
     from rubric_eval.trust._markdown import audit_lines, diagnostics_lines, judging_lines, meta_summary_lines
     from rubric_eval.trust._meta import (
         JudgePair,
@@ -83,6 +89,7 @@ __all__ = [
     "JudgePair",
     "JudgeSample",
     "JudgeVsHuman",
+    "JudgingRows",
     "JudgingSummary",
     "MetaEvaluation",
     "PanelAgreement",
@@ -144,7 +151,7 @@ __getattr__, __dir__ = lazy_exports(
             "RedundantPair RowSeparation RubricDiagnostics RubricRows WeightSensitivity rubric_diagnostics"
         ),
         "rubric_eval.trust._files": "HumanLabel read_json_model read_labels read_model_scores",
-        "rubric_eval.trust._judging": "Escalation JudgingSummary PanelAgreement judging_summary",
+        "rubric_eval.trust._judging": "Escalation JudgingRows JudgingSummary PanelAgreement judging_summary",
         "rubric_eval.trust._markdown": "audit_lines diagnostics_lines judging_lines meta_summary_lines",
         "rubric_eval.trust._meta": (
             "JudgePair JudgeVsHuman MetaEvaluation Ranking compare_ranking meta_evaluate model_means"

@@ -1,17 +1,23 @@
 """The report's view of how answers were judged: judge noise (repeats), agreement inside a panel of judges,
-and what escalating only the disagreements saved. Read from the fields `evaluate` writes."""
+and what escalating only the disagreements saved. Read from the fields `evaluate` writes.
+
+`JudgingRows` takes the records one at a time (the report's streaming pass) and keeps only the answers
+judged more than once (their repeats, panel gradings and escalation), plus a count of the others.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from rubric_eval.records import JudgeSample, PanelEntry, Record
+from rubric_eval.records import JudgeSample, PanelEntry, Rubric
 from rubric_eval.trust._agreement import Agreement, GradePair, agreement
 from rubric_eval.trust._meta import level_scores
-from rubric_eval.trust._noise import JudgeNoise, noise_of_records, noise_of_samples
+from rubric_eval.trust._noise import JudgeNoise, noise_of_samples
 from rubric_eval.trust._stats import DEFAULT_SEED
 
 PANEL_RESAMPLES = 1000
@@ -46,28 +52,90 @@ class JudgingSummary(BaseModel):
     escalation: Escalation | None = None
 
 
-def _entries(record: Record) -> list[PanelEntry]:
-    return list(record.judge_panel or [])
+class JudgedRecord(Protocol):
+    """What the judging summary reads of an evaluated record (`rubric_eval.records.Record` has it)."""
+
+    @property
+    def instruction(self) -> str: ...
+    @property
+    def id(self) -> int | str | None: ...
+    @property
+    def rubric(self) -> Rubric | None: ...
+    @property
+    def judge_samples(self) -> list[JudgeSample] | None: ...
+    @property
+    def judge_aggregate(self) -> str | None: ...
+    @property
+    def judge_panel(self) -> list[PanelEntry] | None: ...
+    @property
+    def escalated(self) -> PanelEntry | None: ...
+    @property
+    def model_fields_set(self) -> set[str]: ...
 
 
-def _panel_agreement(records: Sequence[Record], n_resamples: int, seed: int) -> list[PanelAgreement]:
+@dataclass(frozen=True)
+class _Judged:
+    key: str  # the instruction's id, else its text
+    rubric: Rubric | None
+    samples: list[JudgeSample]
+    panel: list[PanelEntry]
+    escalated: PanelEntry | None
+    aggregate: str | None
+
+
+class JudgingRows:
+    """One model's answers as the judging summary needs them, added one record at a time."""
+
+    def __init__(self) -> None:
+        self.n_answers = 0
+        self.escalation_asked = False  # with escalation, records it skipped hold `escalated: null`
+        self.judged: list[_Judged] = []
+
+    def add(self, record: JudgedRecord) -> None:
+        self.n_answers += 1
+        self.escalation_asked = self.escalation_asked or "escalated" in record.model_fields_set
+        if (
+            record.judge_samples
+            or record.judge_panel
+            or record.escalated is not None
+            or record.judge_aggregate
+        ):
+            self.judged.append(
+                _Judged(
+                    key=str(record.id) if record.id is not None else record.instruction,
+                    rubric=record.rubric,
+                    samples=list(record.judge_samples or []),
+                    panel=list(record.judge_panel or []),
+                    escalated=record.escalated,
+                    aggregate=record.judge_aggregate,
+                )
+            )
+
+    def summary(
+        self, *, n_resamples: int = PANEL_RESAMPLES, seed: int = DEFAULT_SEED
+    ) -> JudgingSummary | None:
+        """What repeats, panels and escalation say about these answers; None for plain single judging."""
+        return _summary(self, n_resamples=n_resamples, seed=seed)
+
+
+def _panel_agreement(answers: Sequence[_Judged], n_resamples: int, seed: int) -> list[PanelAgreement]:
     judges: list[str] = []
-    for record in records:
-        for entry in _entries(record):
+    for answer in answers:
+        for entry in answer.panel:
             if entry.evaluator and entry.evaluator not in judges:
                 judges.append(entry.evaluator)
     out = []
     for a, b in itertools.combinations(judges, 2):
         pairs = []
-        for record in records:
-            if record.rubric is None:
+        for answer in answers:
+            if answer.rubric is None:
                 continue
-            levels = record.rubric.levels
+            levels = answer.rubric.levels
             values = level_scores(levels)
-            weights = {c.criterion: c.weight for c in record.rubric.criteria}
-            by_judge = {e.evaluator: e.level_per_criteria for e in _entries(record)}
+            weights = {c.criterion: c.weight for c in answer.rubric.criteria}
+            by_judge = {e.evaluator: e.level_per_criteria for e in answer.panel}
             la, lb = by_judge.get(a, {}), by_judge.get(b, {})
-            key = str(record.id) if record.id is not None else record.instruction
+            key = answer.key
             for criterion, level_a in la.items():
                 level_b = lb.get(criterion)
                 if level_a is not None and level_b is not None and level_a in values and level_b in values:
@@ -92,18 +160,18 @@ def _panel_agreement(records: Sequence[Record], n_resamples: int, seed: int) -> 
     return out
 
 
-def _escalation(records: Sequence[Record]) -> Escalation | None:
-    if not any("escalated" in r.model_fields_set for r in records):
+def _escalation(rows: JudgingRows) -> Escalation | None:
+    if not rows.escalation_asked:
         return None  # no escalation was asked for (with one, records it skipped hold `escalated: null`)
-    escalated = [r.escalated for r in records if r.escalated is not None]
+    escalated = [a.escalated for a in rows.judged if a.escalated is not None]
     prices = [e.price for e in escalated]
     per_call = (
         sum(p for p in prices if p is not None) / len(prices) if prices and None not in prices else None
     )
-    saved = len(records) - len(escalated)
+    saved = rows.n_answers - len(escalated)
     return Escalation(
         escalate_to=escalated[0].evaluator if escalated else None,
-        n_answers=len(records),
+        n_answers=rows.n_answers,
         n_escalated=len(escalated),
         calls_saved=saved,
         cost_per_call_usd=per_call,
@@ -112,21 +180,30 @@ def _escalation(records: Sequence[Record]) -> Escalation | None:
 
 
 def judging_summary(
-    records: Sequence[Record], *, n_resamples: int = PANEL_RESAMPLES, seed: int = DEFAULT_SEED
+    records: Iterable[JudgedRecord], *, n_resamples: int = PANEL_RESAMPLES, seed: int = DEFAULT_SEED
 ) -> JudgingSummary | None:
     """What repeats, panels and escalation say about one model's judging; None for plain single judging."""
-    aggregates = {r.judge_aggregate for r in records if r.judge_aggregate}
-    noise = noise_of_records(records, n_resamples=min(n_resamples, PANEL_RESAMPLES), seed=seed)
-    panel = _panel_agreement(records, min(n_resamples, PANEL_RESAMPLES), seed)
-    escalation = _escalation(records)
-    by_judge: dict[str, list[list[JudgeSample]]] = {}
+    rows = JudgingRows()
     for record in records:
-        for entry in _entries(record):
+        rows.add(record)
+    return rows.summary(n_resamples=n_resamples, seed=seed)
+
+
+def _summary(rows: JudgingRows, *, n_resamples: int, seed: int) -> JudgingSummary | None:
+    answers = rows.judged
+    aggregates = {a.aggregate for a in answers if a.aggregate}
+    resamples = min(n_resamples, PANEL_RESAMPLES)
+    noise = noise_of_samples([a.samples for a in answers], n_resamples=resamples, seed=seed)
+    panel = _panel_agreement(answers, resamples, seed)
+    escalation = _escalation(rows)
+    by_judge: dict[str, list[list[JudgeSample]]] = {}
+    for answer in answers:
+        for entry in answer.panel:
             if entry.evaluator and entry.judge_samples:
                 by_judge.setdefault(entry.evaluator, []).append(entry.judge_samples)
     panel_noise = {}
-    for judge, answers in by_judge.items():
-        found = noise_of_samples(answers, n_resamples=min(n_resamples, PANEL_RESAMPLES), seed=seed)
+    for judge, samples in by_judge.items():
+        found = noise_of_samples(samples, n_resamples=resamples, seed=seed)
         if found is not None:
             panel_noise[judge] = found
     if noise is None and not panel and escalation is None and not panel_noise:
