@@ -268,6 +268,8 @@ def score_stats_many(
 ) -> list[ScoreStats]:
     """`score_stats` (with its CI) of each ``(scores, weights)``, the same results: samples of one size
     that share the bootstrap draws are resampled together (one matrix product instead of one each)."""
+    import numpy as np
+
     stats = [score_stats(scores, weights, with_ci=False) for scores, weights in samples]
     groups: dict[int, list[tuple[int, np.ndarray]]] = {}
     for index, (scores, weights) in enumerate(samples):
