@@ -249,10 +249,14 @@ def interrupted_output_path(
     judges: frozenset[str],
     overwrite: bool,
     judge_keys: frozenset[str] = frozenset(),
+    input_path: Path | None = None,
 ) -> Path | None:
     """Where an interrupted run writes the evaluations it has: ``path``'s `partial_path`, unless that
-    file holds another model's or judge's results (None: the run's output is not written)."""
+    file is the run's input or holds another model's or judge's results (None: not written)."""
     target = partial_path(path)
+    if input_path is not None and target.resolve() == input_path.resolve():
+        logger.warning("the interrupted run's evaluations are not written: %s is the input", target)
+        return None
     try:
         guard_file(target, models=models, judges=judges, overwrite=overwrite, judge_keys=judge_keys)
     except InputError as exc:

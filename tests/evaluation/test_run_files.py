@@ -46,3 +46,24 @@ def test_partial_path_keeps_the_format_and_is_idempotent() -> None:
     assert partial_path(Path("out/evaluations.json")) == Path("out/evaluations.partial.json")
     assert partial_path(Path("out/evaluations.jsonl")) == Path("out/evaluations.partial.jsonl")
     assert partial_path(Path("out/evaluations.partial.json")) == Path("out/evaluations.partial.json")
+
+
+def test_evaluate_writes_its_interrupted_output_beside_the_file_never_over_input_or_another_judge(
+    tmp_path: Path,
+) -> None:
+    from rubric_eval.pipeline import interrupted_output_path
+
+    output = tmp_path / "evaluations.json"
+    models, judges = frozenset({"model-a"}), frozenset({"judge-x"})
+
+    def target(input_path: Path | None = None, overwrite: bool = False) -> Path | None:
+        return interrupted_output_path(
+            output, models=models, judges=judges, overwrite=overwrite, input_path=input_path
+        )
+
+    assert target() == tmp_path / "evaluations.partial.json"
+    assert target(input_path=tmp_path / "evaluations.partial.json") is None  # the run's own input
+    other = [record(i, evaluator="judge-y", score=None) for i in range(2)]
+    (tmp_path / "evaluations.partial.json").write_text(json.dumps(other), encoding="utf-8")
+    assert target() is None
+    assert target(overwrite=True) == tmp_path / "evaluations.partial.json"

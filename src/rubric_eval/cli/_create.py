@@ -250,10 +250,11 @@ def generate_outputs(
         # Ctrl-C / SIGTERM: the answers so far go beside the output, never over it; the interrupt goes on.
         from rubric_eval.pipeline import partial_path
 
-        partial = write_records(stop.records, partial_path(output_path))
-        click.echo(
-            f"interrupted: wrote {stop.summary.generated} of {len(stop.records)} answers so far to {partial}"
-        )
+        partial = partial_path(output_path)
+        if input_path is None or partial.resolve() != input_path.resolve():  # never over the input
+            write_records(stop.records, partial)
+            done = f"{stop.summary.generated} of {len(stop.records)}"
+            click.echo(f"interrupted: wrote {done} answers so far to {partial}")
         raise
     _finish([summary], out, output_path, engine)
 

@@ -196,7 +196,12 @@ def evaluate(
 
     def partial_output(models: Callable[[], frozenset[str]] | frozenset[str]) -> Path | None:
         return interrupted_output_path(
-            output_path, models=models, judges=judges, overwrite=overwrite, judge_keys=judge_keys
+            output_path,
+            models=models,
+            judges=judges,
+            overwrite=overwrite,
+            judge_keys=judge_keys,
+            input_path=input_path,
         )
 
     guard_file(
