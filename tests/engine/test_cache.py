@@ -243,3 +243,17 @@ def test_cache_keys_are_the_sha256_of_the_whole_canonical_material() -> None:
         assert key == reference(config, messages, s, repeat)
         keys.append(key)
     assert keys[0] == keys[1] == keys[4] and len(set(keys)) == 4
+    # ASCII-only messages take the faster encoder; every ASCII character (DEL, controls, quotes,
+    # backslashes included) must give the same key as the whole material.
+    every_ascii = "".join(map(chr, range(128)))
+    for texts in (["plain"], [every_ascii, "x"], ["a\x7fb"], ["ascii", "and \u00e9"]):
+        ascii_messages = [ChatMessage(role="user", content=text) for text in texts]
+        key = cache_key(
+            config,
+            endpoint="http://x/v1",
+            messages=ascii_messages,
+            response_schema=schema,
+            template_key="evaluate/v2@abc",
+            repeat_index=0,
+        )
+        assert key == reference(config, ascii_messages, schema, 0)
