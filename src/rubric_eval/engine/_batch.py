@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from rubric_eval.engine._asking import parse_value
 from rubric_eval.engine._batch_store import BatchStore
 from rubric_eval.engine._batch_types import BatchAPI, BatchItemResult, BatchState
 from rubric_eval.engine._cache import CachedAnswer
@@ -344,7 +345,7 @@ async def _store_item(
         params=first.request.params,
     )
     try:
-        value = engine._parse(first.call, response.text)
+        value = parse_value(first.call, response.text)
     except ValueError:
         for pending in waiting:  # the live path asks again; this answer's cost is still counted
             outcome.spent[pending.index] = replace(result, ok=False)
@@ -361,7 +362,7 @@ async def _store_item(
     outcome.results[first.index] = replace(result, value=value)
     for duplicate in waiting[1:]:  # the same request twice in this run: one paid answer, then cache hits
         try:
-            again = engine._parse(duplicate.call, response.text)
+            again = parse_value(duplicate.call, response.text)
         except ValueError:
             continue  # a stricter check: the live path asks again
         outcome.results[duplicate.index] = replace(result, value=again, cached=True)

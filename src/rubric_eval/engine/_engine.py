@@ -2,16 +2,16 @@
 caching, cost and progress.
 
 Steps build `LLMCall`s and get `LLMResult`s back in the same order; a failed call is a
-result with ``ok=False`` and the reason, never an exception and never a fake answer.
+result with ``ok=False`` and the reason, never an exception and never a fake answer. How one call is
+asked of its endpoint (structured-output modes, re-asks, retries) lives in `_asking`; the cache, the
+budget, concurrency and the batch of calls live here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,25 +20,28 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rubric_eval.engine._asking import (
+    Asker,
+    Endpoint,
+    describe_error,
+    estimate_tokens,
+    parse_value,
+    provider_secrets,
+)
 from rubric_eval.engine._batch import BatchOutcome, run_batches
 from rubric_eval.engine._breaker import Breaker
 from rubric_eval.engine._budget import BUDGET_EXHAUSTED, Budget, Reservations
 from rubric_eval.engine._cache import CachedAnswer, cache_key, default_cache_dir
 from rubric_eval.engine._cache_io import CacheStore, open_cache
-from rubric_eval.engine._limits import output_limit, raised_limit, with_defaults
+from rubric_eval.engine._limits import with_defaults
 from rubric_eval.engine._pacing import Pacer
 from rubric_eval.engine._plan import PlanCheck, Planner, plan_lines
-from rubric_eval.engine._pricing import Price, price_for, usage_of
+from rubric_eval.engine._pricing import Price, price_for
 from rubric_eval.engine._progress import Progress, make_progress
 from rubric_eval.engine._redact import redact
 from rubric_eval.engine._registry import create_provider
 from rubric_eval.engine._structured import (
-    MODE_DESCRIPTIONS,
-    NATIVE,
-    SCHEMA_IN_PROMPT,
-    TEXT,
     json_schema_for,
-    parse_reply,
 )
 from rubric_eval.engine._types import (
     ChatMessage,
@@ -46,9 +49,6 @@ from rubric_eval.engine._types import (
     LLMResult,
     ModelConfig,
     Provider,
-    ProviderError,
-    ProviderRequest,
-    ProviderResponse,
     Usage,
 )
 from rubric_eval.errors import ConfigError, DryRun
@@ -56,7 +56,6 @@ from rubric_eval.errors import ConfigError, DryRun
 __all__ = ["BUDGET_EXHAUSTED", "Engine", "EngineSettings", "RunTotals"]
 _T = TypeVar("_T")
 logger = logging.getLogger("rubric_eval")
-CUT_OFF = "the reply was cut off at the token limit"
 
 
 class EngineSettings(BaseModel):
@@ -123,20 +122,13 @@ class RunTotals:
 
 
 @dataclass
-class _Endpoint:
-    semaphore: asyncio.Semaphore
-    pacer: Pacer
-    breaker: Breaker
-
-
-@dataclass
 class _Run:
     """State of one `arun`: endpoints (their semaphores are bound to this event loop), cache, budget."""
 
     cache: CacheStore | None
     budget: Reservations
     progress: Progress
-    endpoints: dict[str, _Endpoint] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
     priced_cost_seen: float = 0.0
     priced_calls_seen: int = 0
 
@@ -155,25 +147,6 @@ def _valid_unicode(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return out
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "the data is nested too deeply to process"
-    text = str(exc).strip()
-    return text or type(exc).__name__
-
-
-def _estimate_tokens(messages: Sequence[ChatMessage]) -> int:
-    return sum(len(m.content) for m in messages) // 4 + 4 * len(messages)
-
-
-def _schema_hint(schema: dict[str, Any]) -> ChatMessage:
-    return ChatMessage(
-        role="user",
-        content="Answer with only a JSON object that matches this JSON schema:\n"
-        + json.dumps(schema, separators=(",", ":")),
-    )
-
-
 class Engine:
     """Runs batches of `LLMCall`s. Use one engine per run; its `totals` add up every batch."""
 
@@ -186,12 +159,9 @@ class Engine:
         self._provider_overrides = dict(providers or {})
         self._providers: dict[str, Provider] = {}
         self._budget = Budget(self.settings.max_cost_usd)
-        # Structured output per endpoint: the index of the mode in use, the modes it rejected.
-        self._mode_index: dict[str, int] = {}
-        self._rejected: dict[str, list[str]] = {}
-        self._announced: set[str] = set()
         self.notices: list[str] = []
         """Warnings of this engine's runs (each also logged once to the ``rubric_eval`` logger)."""
+        self._asker = Asker(self.settings, self._warn)
 
     @property
     def cache_path(self) -> Path:
@@ -271,7 +241,7 @@ class Engine:
                 self.plan_check.add(planner, call, result)
             except Exception as exc:  # one call's fault stays in that call
                 logger.debug("call %s failed", call.label, exc_info=True)
-                result = LLMResult(ok=False, error=f"this call could not be completed: {_describe(exc)}")
+                result = LLMResult(ok=False, error=f"this call could not be completed: {describe_error(exc)}")
             self._count(result)
             spent = not result.cached and result.attempts > 0
             progress.advance(
@@ -368,7 +338,7 @@ class Engine:
         totals.unpriced_calls += not result.cost_known and result.attempts > 0
 
     # -- one call ---------------------------------------------------------------------------
-    def _endpoint(self, run: _Run, config: ModelConfig, provider: Provider) -> tuple[str, _Endpoint]:
+    def _endpoint(self, run: _Run, config: ModelConfig, provider: Provider) -> tuple[str, Endpoint]:
         name = f"{config.provider}|{provider.endpoint}|{config.model}"
         endpoint = run.endpoints.get(name)
         if endpoint is None:
@@ -387,7 +357,7 @@ class Engine:
             rpm = self.settings.requests_per_minute or config.requests_per_minute
             tpm = self.settings.tokens_per_minute or config.tokens_per_minute
             breaker = Breaker(_display(provider, config), self.settings.circuit_breaker_failures)
-            endpoint = _Endpoint(asyncio.Semaphore(concurrency), Pacer(rpm, tpm), breaker)
+            endpoint = Endpoint(asyncio.Semaphore(concurrency), Pacer(rpm, tpm), breaker)
             run.endpoints[name] = endpoint
         return name, endpoint
 
@@ -459,12 +429,14 @@ class Engine:
                 return LLMResult(ok=False, error=run.budget.refusal(), cost_known=price is not None)
             cost = 0.0
             try:
-                result = await self._attempt(call, messages, provider, endpoint, endpoint_name, schema, price)
+                result = await self._asker.attempt(
+                    call, messages, provider, endpoint, endpoint_name, schema, price
+                )
                 cost = result.cost_usd
             finally:
                 await run.budget.settle(estimate, cost)
         if result.error is not None:
-            result.error = redact(result.error, _secrets(provider))
+            result.error = redact(result.error, provider_secrets(provider))
         if result.cost_known and result.attempts:
             run.priced_cost_seen += result.cost_usd
             run.priced_calls_seen += 1
@@ -480,7 +452,7 @@ class Engine:
                 )
                 await run.cache.put(key, answer, model=call.config.model, template_key=call.template_key)
             elif not result.ok:
-                text = None if result.text is None else redact(result.text, _secrets(provider))
+                text = None if result.text is None else redact(result.text, provider_secrets(provider))
                 await run.cache.log_failure(key, result.error or "", text, model=call.config.model)
         return result
 
@@ -491,7 +463,7 @@ class Engine:
         if hit is None:
             return None
         try:
-            value = self._parse(call, hit.text)
+            value = parse_value(call, hit.text)
         except Exception:
             return None  # e.g. a stricter `check` than when it was cached: ask again
         return LLMResult(
@@ -512,222 +484,15 @@ class Engine:
         so far, and before any has finished, the prompt's tokens plus as many (at least 256) out."""
         if self.settings.max_cost_usd is None or price is None:
             return 0.0
-        tokens_in = _estimate_tokens(messages)
+        tokens_in = estimate_tokens(messages)
         if run.priced_calls_seen:
             return max(price.cost(tokens_in, 0), run.priced_cost_seen / run.priced_calls_seen)
         return price.cost(tokens_in, max(tokens_in, 256))
-
-    def _parse(self, call: LLMCall[Any], text: str) -> Any:
-        """The answer's value, or ValueError with what to say when re-asking."""
-        structured = call.output_type is not str
-        value = parse_reply(text, cast(type[BaseModel], call.output_type)) if structured else text
-        try:
-            problem = call.check(value) if call.check else None
-        except RecursionError:
-            problem = "the answer is nested too deeply to read"
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    async def _attempt(
-        self,
-        call: LLMCall[Any],
-        messages: list[ChatMessage],
-        provider: Provider,
-        endpoint: _Endpoint,
-        endpoint_name: str,
-        schema: dict[str, Any] | None,
-        price: Price | None,
-    ) -> LLMResult[Any]:
-        started = time.monotonic()
-        modes: tuple[str, ...] = tuple(getattr(provider, "structured_modes", None) or (NATIVE, TEXT))
-        params = with_defaults(getattr(provider, "default_params", None) or {}, call.config.params)
-        asked = list(messages)
-        usage = Usage()
-        attempts = 0
-        last_text: str | None = None
-        error = "no attempt was made"
-        parse_rounds = 0
-        raised = False
-        # Bounded: re-asks, plus one round per structured-output mode an endpoint may reject.
-        for _ in range(self.settings.max_parse_retries + 1 + len(modes)):
-            mode = modes[min(self._mode_index.get(endpoint_name, 0), len(modes) - 1)] if schema else None
-            hint = schema is not None and mode in SCHEMA_IN_PROMPT
-            # Built without validation (its parts are typed already): validating would copy the
-            # schema and messages on every request, and providers memoise work per schema object.
-            request = ProviderRequest.model_construct(
-                model=call.config.model,
-                messages=[*asked, _schema_hint(schema)] if hint and schema is not None else asked,
-                params=params,
-                response_schema=schema if mode != TEXT else None,
-                schema_name=call.output_type.__name__ if schema is not None else None,
-                structured_mode=mode,
-                timeout_s=self.settings.timeout_s,
-            )
-            try:
-                response, tries = await self._send(provider, endpoint, request)
-            except _SendFailed as failed:
-                attempts += failed.tries
-                exc = failed.error
-                if exc.structured_unsupported and mode is not None and mode != TEXT:
-                    self._step_down(endpoint_name, modes, mode, exc)
-                    continue
-                error = str(exc)
-                break
-            attempts += tries
-            usage = usage + usage_of(response)
-            last_text = response.text
-            if mode is not None:
-                self._accepted(endpoint_name, endpoint.breaker.endpoint, mode)
-            try:
-                value = self._parse(call, response.text)
-            except ValueError as exc:
-                problem = str(exc)
-            else:
-                return self._result(True, value, last_text, None, usage, price, started, attempts, params)
-            parse_rounds += 1
-            if response.finish_reason == "length":
-                # The same request would be cut off again: raise the limit, or do not ask again.
-                limit = output_limit(params)
-                error = f"{CUT_OFF}" + (f" ({limit[0]}={limit[1]})" if limit else "") + f": {problem}"
-                bigger = raised_limit(call.config.model, params, raised)
-                if bigger is None:
-                    error += "; not asked again, since the limit cannot be raised"
-                    break
-                if parse_rounds > self.settings.max_parse_retries:
-                    break
-                params, raised, asked = bigger, True, list(messages)
-                continue
-            error = f"invalid answer: {problem}"
-            if parse_rounds > self.settings.max_parse_retries:
-                break
-            asked = [
-                *messages,
-                ChatMessage(role="assistant", content=response.text),
-                ChatMessage(
-                    role="user",
-                    content=(
-                        f"Your answer was not valid: {problem}. Answer again, following the format exactly."
-                    ),
-                ),
-            ]
-        return self._result(False, None, last_text, error, usage, price, started, attempts, params)
-
-    def _step_down(
-        self, endpoint_name: str, modes: tuple[str, ...], rejected: str, exc: ProviderError
-    ) -> None:
-        """The endpoint rejected a structured-output mode: use the next one for the rest of the run."""
-        index = modes.index(rejected) + 1 if rejected in modes else len(modes) - 1
-        if exc.fallback_mode in modes:
-            index = max(index, modes.index(exc.fallback_mode))
-        reason = str(exc)
-        if index > self._mode_index.get(endpoint_name, 0):
-            self._mode_index[endpoint_name] = index
-            self._rejected.setdefault(endpoint_name, []).append(
-                f"{MODE_DESCRIPTIONS.get(rejected, rejected)}"
-            )
-            logger.debug("%s rejected %s: %s", endpoint_name, rejected, reason)
-
-    def _accepted(self, endpoint_name: str, display: str, mode: str) -> None:
-        """Say once per endpoint which mode it accepted, when it rejected a better one first."""
-        rejected = self._rejected.get(endpoint_name)
-        if rejected and endpoint_name not in self._announced:
-            self._announced.add(endpoint_name)
-            self._warn(
-                f"structured output: {display} rejected {'; '.join(rejected)}; it accepted "
-                f"{MODE_DESCRIPTIONS.get(mode, mode)}, used for its calls from now on"
-            )
-
-    def _result(
-        self,
-        ok: bool,
-        value: Any,
-        text: str | None,
-        error: str | None,
-        usage: Usage,
-        price: Price | None,
-        started: float,
-        attempts: int,
-        params: dict[str, Any],
-    ) -> LLMResult[Any]:
-        return LLMResult(
-            ok=ok,
-            value=value,
-            text=text,
-            error=error,
-            usage=usage,
-            cost_usd=price.cost_of(usage) if price else 0.0,
-            cost_known=price is not None,
-            latency_s=time.monotonic() - started,
-            attempts=attempts,
-            params=dict(params),
-        )
-
-    async def _send(
-        self, provider: Provider, endpoint: _Endpoint, request: ProviderRequest
-    ) -> tuple[ProviderResponse, int]:
-        """One request with bounded retries on retryable errors; raises `_SendFailed` at the end."""
-        settings = self.settings
-        breaker = endpoint.breaker
-        estimate = _estimate_tokens(request.messages)
-        # The provider enforces the timeout; this outer one only catches providers that do not.
-        guard_s = settings.timeout_s * 1.5 + 5
-        unreachable = 0  # this call's connection failures in a row
-        successes_then = breaker.successes
-        for attempt in range(1, settings.max_attempts + 1):
-            if breaker.open_reason is not None:
-                raise _SendFailed(ProviderError(breaker.open_reason), attempt - 1)
-            await endpoint.pacer.acquire(estimate)
-            try:
-                response = await asyncio.wait_for(provider.complete(request), guard_s)
-            except asyncio.TimeoutError:
-                exc = ProviderError(f"{provider.name}: no response within {guard_s:.0f}s", retryable=True)
-            except ProviderError as error:
-                exc = error
-            except Exception as error:  # a provider bug must not sink the whole batch
-                exc = ProviderError(f"{provider.name}: the call failed unexpectedly: {_describe(error)}")
-            else:
-                endpoint.pacer.settle(estimate, response.input_tokens + response.output_tokens)
-                breaker.success()
-                return response, attempt
-            endpoint.pacer.settle(estimate, 0)
-            if exc.connection:
-                successes_then = breaker.successes if unreachable == 0 else successes_then
-                unreachable += 1
-                if breaker.connection_failed(unreachable, successes_then, str(exc)):
-                    assert breaker.open_reason is not None
-                    self._warn(redact(breaker.open_reason, _secrets(provider)))
-                    raise _SendFailed(ProviderError(breaker.open_reason), attempt)
-            else:
-                unreachable = 0
-            # A rejected structured-output mode is answered the same way every time: step down now.
-            if exc.structured_unsupported or not exc.retryable or attempt == settings.max_attempts:
-                raise _SendFailed(exc, attempt)
-            # Exponential backoff with jitter spreads retries out; Retry-After is a floor on it.
-            delay = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
-            delay *= random.uniform(0.5, 1.0)
-            if exc.retry_after_s is not None:
-                wait = min(exc.retry_after_s, max(settings.backoff_max_s, 60.0))
-                endpoint.pacer.pause(wait)
-                delay = max(delay, wait * random.uniform(1.0, 1.1))
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")
-
-
-def _secrets(provider: Provider) -> list[str]:
-    return [str(s) for s in getattr(provider, "secrets", None) or () if s]
 
 
 def _display(provider: Provider, config: ModelConfig) -> str:
     where = str(getattr(provider, "endpoint", "") or "")
     return f"{config.provider} endpoint {where}" if where else f"{config.provider} ({config.model})"
-
-
-class _SendFailed(Exception):
-    def __init__(self, error: ProviderError, tries: int) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.tries = tries
 
 
 def run_blocking(coro: Coroutine[Any, Any, _T]) -> _T:
