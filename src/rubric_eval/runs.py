@@ -357,8 +357,8 @@ def call_totals(records: Sequence[Record]) -> CallTotals:
 
 
 def _total_record(totals: CallTotals, r: Record) -> None:
-    if r.evaluation_date is None:
-        return  # no judge call (no answer to grade)
+    if r.evaluation_date is None or _no_call(r):
+        return  # no judge call (no answer to grade, or stopped before it was sent)
     totals.calls += 1
     totals.cached += bool(r.evaluation_cached)
     totals.input_tokens += r.evaluation_input_tokens or 0
@@ -367,6 +367,16 @@ def _total_record(totals: CallTotals, r: Record) -> None:
     totals.answers_cost_usd += price
     totals.spent_usd += 0.0 if r.evaluation_cached else price
     totals.n_unpriced_calls += r.evaluation_cost_known is False
+
+
+def _no_call(r: Record) -> bool:
+    """No judge call was made: no answer to grade, or the run stopped (budget, interrupt) before any of
+    the record's calls was sent (one that came back, e.g. a finished repeat, leaves tokens)."""
+    if r.output_error is not None:
+        return True
+    error = r.judge_issues.error if r.judge_issues is not None else None
+    stopped = error is not None and (INTERRUPTED in error or BUDGET_EXHAUSTED in error)
+    return stopped and not (r.evaluation_cached or r.evaluation_input_tokens or r.evaluation_output_tokens)
 
 
 class _ModelTally:

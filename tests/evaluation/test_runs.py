@@ -155,3 +155,18 @@ def test_streamed_tally_counts_and_totals_equal_those_of_the_whole_list() -> Non
         assert run.totals == call_totals(own)
         assert run.dataset.n_instructions == len(kinds)
     assert run_counts(stream).n_budget_stopped == 3 and call_totals(stream).cached == 3
+
+
+def test_call_totals_count_only_calls_that_were_made() -> None:
+    from rubric_eval.runs import call_totals
+
+    made = {"evaluation_date": "2026-12-03T10:00:00+00:00", "evaluation_price_per_example": 0.001}
+    rows = [
+        record(0, judge_issues={"error": "HTTP 500"}, **made),  # sent, failed: a call
+        record(1, judge_issues={"error": "interrupted: stopped"}, evaluation_input_tokens=40, **made),
+        record(2, judge_issues={"error": "interrupted: stopped"}, **made),  # never sent
+        record(3, judge_issues={"error": "budget exhausted"}, **made),  # never sent
+        record(4, output_error="HTTP 500", judge_issues={"error": "no output to grade"}, **made),
+    ]
+    totals = call_totals([Record.model_validate(r) for r in rows])
+    assert totals.calls == 2 and totals.spent_usd == pytest.approx(0.002)

@@ -10,6 +10,7 @@ levels (`rubric_eval.reporting.scoring`), never from a score the judge writes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -462,15 +463,27 @@ def _not_generated(record: Record, config: AnnotatorConfig, aggregate: Aggregate
 
 
 def interrupted_record(
-    record: Record, config: AnnotatorConfig, aggregate: Aggregate, *, index: int = 0, source: str = ""
+    record: Record,
+    config: AnnotatorConfig,
+    aggregate: Aggregate,
+    *,
+    index: int = 0,
+    source: str = "",
+    answered: Sequence[LLMResult[Any] | None] = (),
 ) -> Record:
     """A record whose grading Ctrl-C or SIGTERM stopped: unscored with an ``interrupted`` error (one
-    whose answer failed to generate is graded as that). `InputError` for a record that cannot be graded."""
+    whose answer failed to generate is graded as that), with the bookkeeping of the repeats that were
+    ``answered``. `InputError` for a record that cannot be graded."""
     _check_gradable(record, index, source)
     if _generation_error(record) is not None:
         return _not_generated(record, config, aggregate)
     stopped = LLMResult[Any](ok=False, error=f"{INTERRUPTED}: the run was stopped before this call")
-    return _graded_record(record, config, [stopped], aggregate)
+    out = _graded_record(record, config, [stopped], aggregate)
+    done = [a for a in answered if a is not None]
+    if not done:
+        return out
+    costs = {**bookkeeping_fields("evaluation", sum_results(done)), **cached_share_fields("evaluation", done)}
+    return out.model_copy(update=costs)
 
 
 async def agrade(
@@ -524,13 +537,19 @@ async def agrade(
                 )
 
     description = f"evaluate ({config.name})"
-    async for call_index, result in engine.astream(calls(), description=description, total=total):
-        index, repeat = owner.pop(call_index)
-        record, answers = waiting[index]
-        answers[repeat] = result
-        if all(a is not None for a in answers):
-            del waiting[index]
-            emit(index, _graded_record(record, config, [a for a in answers if a is not None], aggregate))
+    try:
+        async for call_index, result in engine.astream(calls(), description=description, total=total):
+            index, repeat = owner.pop(call_index)
+            record, answers = waiting[index]
+            answers[repeat] = result
+            if all(a is not None for a in answers):
+                del waiting[index]
+                emit(index, _graded_record(record, config, [a for a in answers if a is not None], aggregate))
+    except asyncio.CancelledError:  # Ctrl-C / SIGTERM: repeats that came back were paid for: counted
+        for index, (record, answers) in waiting.items():
+            if any(a is not None for a in answers):
+                emit(index, interrupted_record(record, config, aggregate, answered=answers))
+        raise
 
 
 def _by_instruction(records: list[Record]) -> list[tuple[int, Record]]:
