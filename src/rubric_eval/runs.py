@@ -317,6 +317,12 @@ def run_counts(records: Sequence[CountedRecord], scored: Sequence[bool] | None =
     return counts
 
 
+def count_record(counts: RunCounts, record: CountedRecord, has_score: bool) -> None:
+    """Add one evaluated record to ``counts`` (`run_counts`, one record at a time)."""
+    counts.n_instructions += 1
+    _count_record(counts, record, has_score)
+
+
 def _count_record(counts: RunCounts, record: CountedRecord, has_score: bool) -> None:
     if has_score:
         counts.n_scored += 1

@@ -19,19 +19,30 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    ValidationError,
+    field_validator,
+)
 
 from rubric_eval._io import iter_records, validation_error_to_input_error
 from rubric_eval.errors import InputError
 from rubric_eval.records import CriterionGrade, JudgeIssues, JudgeSample, PanelEntry, Record, Rubric
 
-# A line with these may hold a JSON constant that pydantic accepts in a skipped field (JSON has none).
-_NOT_JSON = (b"NaN", b"Infinity")
 
+class ReportRecord(BaseModel):
+    """An evaluated record as the report reads it (a subset of `rubric_eval.records.Record`).
 
-class _ReportFields(BaseModel):
+    ``rubric`` is not validated with the record: `iter_report_records` validates each distinct rubric
+    once and gives its records the same `Rubric`.
+    """
+
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     instruction: str = Field(min_length=1)
@@ -61,6 +72,7 @@ class _ReportFields(BaseModel):
     judge_panel: list[PanelEntry] | None = None
     escalated: PanelEntry | None = None
     weight: Any = Field(1.0, description="The instruction's weight (checked by the report).")
+    rubric: Annotated[Rubric | None, SkipValidation] = None
 
     @field_validator("instruction")
     @classmethod
@@ -68,12 +80,6 @@ class _ReportFields(BaseModel):
         if not value.strip():
             raise ValueError("instruction is blank")
         return value
-
-
-class ReportRecord(_ReportFields):
-    """An evaluated record as the report reads it (a subset of `rubric_eval.records.Record`)."""
-
-    rubric: Rubric | None = None
 
     @classmethod
     def of(cls, record: Record) -> ReportRecord:
@@ -84,10 +90,6 @@ class ReportRecord(_ReportFields):
         if record.model_extra and "weight" in record.model_extra:
             fields_set = fields_set | {"weight"}
         return cls.model_construct(_fields_set=fields_set, **values)
-
-
-class _RawRecord(_ReportFields):
-    rubric: Any = None  # validated once per distinct rubric (`_Rubrics`)
 
 
 def _content(raw: Any) -> tuple[object, ...] | None:
@@ -114,27 +116,27 @@ class _Rubrics:
     def __init__(self) -> None:
         self.known: dict[tuple[object, ...], Rubric] = {}
 
-    def record(self, raw: _RawRecord, *, path: str, index: int) -> ReportRecord:
-        value = raw.rubric
-        rubric: Rubric | None = None
-        if value is not None:
-            key = _content(value)
-            rubric = self.known.get(key) if key is not None else None
-            if rubric is None:
-                try:
-                    rubric = Rubric.model_validate(value)
-                except ValidationError as exc:
-                    # Same message as the whole record's validation: field "rubric...".
-                    error = validation_error_to_input_error(exc, path=path, index=index, record_id=raw.id)
-                    field = "rubric" + (f".{error.field}" if error.field else "")
-                    raise InputError(
-                        error.detail, path=path, index=index, record_id=raw.id, field=field
-                    ) from None
-                if key is not None:
-                    self.known[key] = rubric
-        values = dict(raw.__dict__)
-        values["rubric"] = rubric
-        return ReportRecord.model_construct(_fields_set=raw.model_fields_set, **values)
+    def resolve(self, record: ReportRecord, *, path: str, index: int) -> ReportRecord:
+        """The record with its raw rubric replaced by the validated `Rubric` (shared)."""
+        value: Any = record.rubric
+        if value is None:
+            return record
+        key = _content(value)
+        rubric = self.known.get(key) if key is not None else None
+        if rubric is None:
+            try:
+                rubric = Rubric.model_validate(value)
+            except ValidationError as exc:
+                # Same message as the whole record's validation: field "rubric...".
+                error = validation_error_to_input_error(exc, path=path, index=index, record_id=record.id)
+                field = "rubric" + (f".{error.field}" if error.field else "")
+                raise InputError(
+                    error.detail, path=path, index=index, record_id=record.id, field=field
+                ) from None
+            if key is not None:
+                self.known[key] = rubric
+        record.__dict__["rubric"] = rubric  # no validation again, fields set unchanged
+        return record
 
 
 def _lines(path: Path) -> Iterator[bytes] | None:
@@ -197,19 +199,19 @@ def iter_report_records(path: str | os.PathLike[str]) -> Iterator[ReportRecord]:
     if lines is not None:
         try:
             for line in lines:
-                if any(token in line for token in _NOT_JSON):
-                    break
+                if b"NaN" in line or b"Infinity" in line:
+                    break  # maybe a constant JSON does not have, which pydantic accepts in a skipped field
                 try:
-                    raw = _RawRecord.model_validate_json(line)
+                    record = ReportRecord.model_validate_json(line)
                 except ValidationError:
                     break  # not JSON, or a bad record: the general reader says which, with the record's id
-                yield rubrics.record(raw, path=source, index=done)
+                yield rubrics.resolve(record, path=source, index=done)
                 done += 1
             else:
                 return
         except _Layout:
             pass
     # The general reader, from the first record not yet read.
-    for index, raw in enumerate(iter_records(p, model=_RawRecord)):
+    for index, record in enumerate(iter_records(p, model=ReportRecord)):
         if index >= done:
-            yield rubrics.record(raw, path=source, index=index)
+            yield rubrics.resolve(record, path=source, index=index)

@@ -44,7 +44,7 @@ from rubric_eval.runs import (
     RunResults,
     RunTiming,
     ScoreSummary,
-    run_counts,
+    count_record,
     run_status,
     utc_now,
 )
@@ -132,7 +132,13 @@ class _ModelRows:
     weights: array.array[float] = field(default_factory=lambda: array.array("d"))
     categories: list[str] = field(default_factory=list)
     key_seen: Counter[str] = field(default_factory=Counter)
-    grading: GradingCounts = field(default_factory=GradingCounts)
+    # Grading counts (plain numbers while adding: a pydantic model's attribute costs more to update).
+    n_criteria: int = 0
+    n_scored: int = 0
+    n_partially_scored: int = 0
+    n_invented_criteria: int = 0
+    n_unknown_levels: int = 0
+    n_failed_calls: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     levels: Counter[str] = field(default_factory=Counter)
     counts: RunCounts = field(default_factory=lambda: RunCounts(n_instructions=0, n_scored=0, n_unscored=0))
@@ -164,12 +170,10 @@ class _ModelRows:
                 self.levels[grade.level] += 1
         issues = record.judge_issues
         if issues is not None:
-            self.grading.n_invented_criteria += len(issues.invented_criteria)
-            self.grading.n_unknown_levels += len(issues.unknown_levels)
-            self.grading.n_failed_calls += bool(issues.error)
-        one = run_counts([record], [score is not None])
-        for name in RunCounts.model_fields:
-            setattr(self.counts, name, getattr(self.counts, name) + getattr(one, name))
+            self.n_invented_criteria += len(issues.invented_criteria)
+            self.n_unknown_levels += len(issues.unknown_levels)
+            self.n_failed_calls += bool(issues.error)
+        count_record(self.counts, record, score is not None)
         self.cost += record.evaluation_price_per_example or 0.0
         self.n_unpriced += record.evaluation_cost_known is False
         self.latency += record.evaluation_time_per_example or 0.0
@@ -263,7 +267,16 @@ class _ModelRows:
                 )
             }
         )
-        grading = self.grading.model_copy(update={"unscored_reasons": dict(self.reasons.most_common(10))})
+        grading = GradingCounts(
+            n_criteria=self.n_criteria,
+            n_scored=self.n_scored,
+            n_unscored=self.n_criteria - self.n_scored,
+            n_instructions_partially_scored=self.n_partially_scored,
+            n_invented_criteria=self.n_invented_criteria,
+            n_unknown_levels=self.n_unknown_levels,
+            n_failed_calls=self.n_failed_calls,
+            unscored_reasons=dict(self.reasons.most_common(10)),
+        )
         return ModelReport(
             model=self.name,
             dataset=run.dataset.name,
@@ -316,11 +329,9 @@ class ReportSummary:
         category = self._share(record.category or NO_CATEGORY)
         position = len(rows.keys)
         rows.add(record, key, result.score, weight, category)
-        grading = rows.grading
-        grading.n_criteria += result.n_criteria
-        grading.n_scored += result.n_scored
-        grading.n_unscored += result.n_criteria - result.n_scored
-        grading.n_instructions_partially_scored += 0 < result.n_scored < result.n_criteria
+        rows.n_criteria += result.n_criteria
+        rows.n_scored += result.n_scored
+        rows.n_partially_scored += 0 < result.n_scored < result.n_criteria
         self.diagnostics.add(record)
         known = self.instructions.get(key)
         if known is None or (rows.order, position) < (known.model_order, known.position):

@@ -185,12 +185,17 @@ def _resample_counts(n: int, n_resamples: int, seed: int) -> Iterator[tuple[int,
         yield start, _counts(rng, stop - start, n)
 
 
-def _counts(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+def _counts(rng: np.random.Generator, rows: int, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A block of bootstrap draws as counts (written into ``out`` when given: no extra copies)."""
     import numpy as np
 
     sample = rng.integers(0, n, size=(rows, n))
-    flat = (sample + (np.arange(rows) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
+    sample += (np.arange(rows) * n)[:, None]
+    counts = np.bincount(sample.ravel(), minlength=rows * n).reshape(rows, n)
+    if out is None:
+        return counts.astype(float)
+    out[...] = counts
+    return out
 
 
 @functools.lru_cache(maxsize=2)
@@ -198,7 +203,9 @@ def _cached_counts(n: int, n_resamples: int, seed: int) -> np.ndarray:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    counts = np.vstack([_counts(rng, stop - start, n) for start, stop in _blocks(n_resamples, n)])
+    counts = np.empty((n_resamples, n))
+    for start, stop in _blocks(n_resamples, n):  # the same draws, block by block, as `_resample_counts`
+        _counts(rng, stop - start, n, counts[start:stop])
     counts.flags.writeable = False
     return counts
 
@@ -208,16 +215,23 @@ def _cached_signs(n: int, n_resamples: int, seed: int) -> np.ndarray:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    signs = np.vstack([_signs(rng, stop - start, n) for start, stop in _blocks(n_resamples, n)])
+    signs = np.empty((n_resamples, n))
+    for start, stop in _blocks(n_resamples, n):
+        _signs(rng, stop - start, n, signs[start:stop])
     signs.flags.writeable = False
     return signs
 
 
-def _signs(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+def _signs(rng: np.random.Generator, rows: int, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A block of random sign patterns, +1 or -1 (written into ``out`` when given)."""
     import numpy as np
 
     bits = np.unpackbits(rng.integers(0, 256, size=(rows, (n + 7) // 8), dtype=np.uint8), axis=1, count=n)
-    return bits.astype(float) * 2 - 1
+    if out is None:
+        out = np.empty((rows, n))
+    np.multiply(bits, 2.0, out=out)
+    out -= 1.0
+    return out
 
 
 @dataclass(frozen=True)
