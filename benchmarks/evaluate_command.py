@@ -3,6 +3,7 @@
     python benchmarks/evaluate_command.py                 # 30 models x 392 rubrics = 11,760 answers
     python benchmarks/evaluate_command.py --size small    # 10 models x 120 rubrics = 1,200 answers
     python benchmarks/evaluate_command.py --curve         # peak RSS and CPU from 1.2k to 11.8k answers
+    python benchmarks/evaluate_command.py --report-only evaluations.json   # only the generate_report part
 
 The job looks like a WildBench-hard run: distinct multi-criterion rubrics (4-6 criteria, four
 levels, about 5,000 characters each), instructions of 200-3,000 characters, a reference answer,
@@ -398,8 +399,32 @@ def bench(args: argparse.Namespace, work: Path) -> None:
 
 def report_phase(evaluations: Path, work: Path) -> None:
     """`rubric_eval generate_report` (markdown + JSON twin, every significance test, no summariser)
-    on the evaluations just written: the report side of the same job."""
-    report = work / "evaluation_report.md"
+    on the evaluations just written: the report side of the same job. Then the same command on the
+    first 3, 8, 15 and 30 models' evaluations: its peak RSS against the number of answers."""
+    run = _report_run(evaluations, work / "evaluation_report.md")
+    print(
+        f"\ngenerate_report (no summariser, all tests): wall {run.wall_s:.1f}s, CPU {run.cpu_s:.2f}s, "
+        f"peak RSS {run.peak_rss_mib:.0f} MiB"
+    )
+    subsets = _model_subsets(evaluations, work, CURVE_MODELS)
+    if len(subsets) < 2:
+        return
+    print("generate_report memory curve (the first k models' evaluations, each in a fresh folder):")
+    print(f"  {'answers':>8} {'models':>6} {'CPU s':>6} {'wall s':>6} {'peak RSS MiB':>12}")
+    points: list[tuple[int, float]] = []
+    for models, answers, path in subsets:
+        run = _report_run(path, path.parent / "evaluation_report.md")
+        points.append((answers, run.peak_rss_mib))
+        print(f"  {answers:>8} {models:>6} {run.cpu_s:>6.2f} {run.wall_s:>6.1f} {run.peak_rss_mib:>12.0f}")
+    (n0, r0), (n1, r1) = points[0], points[-1]
+    slope = (r1 - r0) / (n1 - n0)
+    print(
+        f"  peak RSS grows {slope * 1024:.2f} KiB per answer from {n0} to {n1} answers; "
+        f"straight line to 100,000 answers: {r0 + slope * (100_000 - n0):.0f} MiB"
+    )
+
+
+def _report_run(evaluations: Path, report: Path) -> Measured:
     argv = [
         sys.executable, "-m", "rubric_eval", "generate_report", "--input_path", str(evaluations),
         "--output_path", str(report), "--summarize", "False",
@@ -408,10 +433,36 @@ def report_phase(evaluations: Path, work: Path) -> None:
     if run.returncode != 0:
         tail = "\n".join(text for _, text in run.stderr_lines[-8:])
         print(f"generate_report: exit status {run.returncode}\n{tail}", file=sys.stderr)
-    print(
-        f"\ngenerate_report (no summariser, all tests): wall {run.wall_s:.1f}s, CPU {run.cpu_s:.2f}s, "
-        f"peak RSS {run.peak_rss_mib:.0f} MiB"
-    )
+    return run
+
+
+def _model_subsets(evaluations: Path, work: Path, sizes: tuple[int, ...]) -> list[tuple[int, int, Path]]:
+    """The evaluations of the first k models for each k in ``sizes`` (as many as the file has), each in its
+    own folder, in the layout `rubric_eval evaluate` writes (one record per line). Read and written line
+    by line: this process stays small, since the measured children start as its copies."""
+    folders = {k: work / f"report_{k}_models" for k in sizes}
+    handles = {}
+    for k, folder in folders.items():
+        folder.mkdir(exist_ok=True)
+        handles[k] = (folder / "evaluations.json").open("w", encoding="utf-8")
+        handles[k].write("[")
+    order: dict[str, int] = {}
+    counts = dict.fromkeys(sizes, 0)
+    with evaluations.open(encoding="utf-8") as source:
+        for line in source:
+            text = line.strip().rstrip(",")
+            if text in {"[", "]", ""}:
+                continue
+            model = json.loads(text).get("model") or ""
+            rank = order.setdefault(model, len(order))
+            for k, handle in handles.items():
+                if rank < k:
+                    handle.write(("\n" if counts[k] == 0 else ",\n") + text)
+                    counts[k] += 1
+    for handle in handles.values():
+        handle.write("\n]\n")
+        handle.close()
+    return [(k, counts[k], folders[k] / "evaluations.json") for k in sizes if k <= len(order)]
 
 
 def _show_progress(run: Measured) -> None:
@@ -463,6 +514,13 @@ def main() -> None:
         "--src /tmp/base/src) to compare commits; the server and the bare client stay this checkout's",
     )
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        default=None,
+        metavar="EVALUATIONS",
+        help="only the generate_report part, on this evaluations file (e.g. one kept with --keep)",
+    )
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
@@ -477,6 +535,10 @@ def main() -> None:
     args.models = args.models or default_models
     args.instructions = args.instructions or default_instructions
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c]
+    if args.report_only is not None:
+        with tempfile.TemporaryDirectory(prefix="rubric_eval_bench_") as tmp:
+            report_phase(args.report_only, Path(tmp))
+        return
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
         (curve if args.curve else bench)(args, args.keep)

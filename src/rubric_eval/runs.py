@@ -228,15 +228,15 @@ def dataset_identity(records: Sequence[Record], name: str | None = None) -> Data
 
 
 class DatasetTally:
-    """`dataset_identity` of records added one at a time: the distinct pairs' digests (memoised by content),
-    the distinct instructions and the dataset names seen."""
+    """`dataset_identity` of records added one at a time: the distinct pairs' digests and the distinct
+    instructions' digests (both memoised by content, the strings shared), and the dataset names seen."""
 
-    def __init__(self, memo: dict[tuple[str, tuple[object, ...]], str] | None = None) -> None:
+    def __init__(self, memo: dict[tuple[str, tuple[object, ...]], tuple[str, str]] | None = None) -> None:
         self.digests: set[str] = set()
         self.instructions: set[str] = set()
         self.names: set[str] = set()
         # Shared by the tallies of one file's models: they repeat the same pairs.
-        self._memo: dict[tuple[str, tuple[object, ...]], str] = {} if memo is None else memo
+        self._memo: dict[tuple[str, tuple[object, ...]], tuple[str, str]] = {} if memo is None else memo
 
     def add(self, instruction: str, rubric: Rubric | None, dataset_name: str | None) -> None:
         content: tuple[object, ...] = (
@@ -247,13 +247,14 @@ class DatasetTally:
             )
         )
         key = (instruction, content)
-        digest = self._memo.get(key)
-        if digest is None:
+        digests = self._memo.get(key)
+        if digests is None:
             if len(self._memo) >= _DIGEST_MEMO:
                 self._memo.clear()  # bounded whatever the number of distinct pairs
-            digest = self._memo[key] = pair_digest_of(instruction, rubric)
-        self.digests.add(digest)
-        self.instructions.add(hashlib.sha256(instruction.strip().encode()).hexdigest())
+            text_digest = hashlib.sha256(instruction.strip().encode()).hexdigest()
+            digests = self._memo[key] = (pair_digest_of(instruction, rubric), text_digest)
+        self.digests.add(digests[0])
+        self.instructions.add(digests[1])
         if dataset_name:
             self.names.add(str(dataset_name))
 

@@ -15,8 +15,16 @@ from click.testing import CliRunner
 from rubric_eval._io import read_records, write_records
 from rubric_eval.cli import cli
 from rubric_eval.errors import InputError
-from rubric_eval.reporting import generate_report, read_report_summary, report_from_json, report_from_summary
-from rubric_eval.reporting._input import ReportRecord, iter_report_records
+from rubric_eval.reporting import (
+    ReportRecord,
+    generate_report,
+    iter_report_records,
+    read_report_summary,
+    render_html,
+    report_from_json,
+    report_from_summary,
+)
+from rubric_eval.reporting.frames import report_rows
 
 from ._report_fixture import report_fixture_records
 
@@ -140,3 +148,17 @@ def test_the_report_reader_declares_its_fields_as_records_do() -> None:
     for name, info in ReportRecord.model_fields.items():
         if name != "weight":  # an extra field of records, checked by the report
             assert info.annotation == Record.model_fields[name].annotation, name
+
+
+def test_the_html_page_is_the_same_from_a_stream_and_from_a_report_read_in_one_pass(tmp_path: Path) -> None:
+    path = _write(tmp_path / "evaluations.json", report_fixture_records(), "writer")
+    records = read_records(path)
+    streamed = report_from_summary(read_report_summary(path))
+    in_memory = generate_report(records, source=str(path)).model_copy(
+        update={"generated_at": streamed.generated_at}
+    )
+    page = render_html(in_memory, records)
+    assert render_html(in_memory, iter_report_records(path)) == page  # records read one at a time
+    # Without records, the page is built from the answers the report carries: spilled ones read back.
+    assert render_html(streamed) == render_html(in_memory)
+    assert report_rows(streamed, "grades") == report_rows(in_memory, "grades")

@@ -192,7 +192,7 @@ def generate_report(
         summarize_evaluations,
         summary_skipped_because,
     )
-    from rubric_eval.reporting import LEADERBOARD_FILE, read_report_summary, write_html
+    from rubric_eval.reporting import LEADERBOARD_FILE, iter_report_records, read_report_summary, write_html
     from rubric_eval.reporting.report import check_evaluated
 
     paths = report_paths(output_path, input_path, formats)  # reject a bad report path before any work
@@ -241,7 +241,7 @@ def generate_report(
     else:
         report.write_json(paths["json"])
     if "html" in paths:
-        # The page embeds every answer with its feedback: read the records again for it.
-        records = evaluations if skipped is None else read_records(input_path)
-        write_html(report, records, paths["html"], source=str(input_path))
+        # The page embeds every answer with its feedback: a second pass over the file keeps just that.
+        page_records = evaluations if skipped is None else iter_report_records(input_path)
+        write_html(report, page_records, paths["html"], source=str(input_path))
     print_report(report, paths.get("markdown"), paths["json"], paths.get("html"))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rubric_eval._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from rubric_eval.reporting._input import ReportRecord, iter_report_records
     from rubric_eval.reporting._summary import ReportSummary, read_report_summary
     from rubric_eval.reporting.html import html_path_for, render_html, write_html
     from rubric_eval.reporting.leaderboard import (
@@ -54,10 +55,12 @@ __all__ = [
     "PairComparison",
     "ProCon",
     "RankedRow",
+    "ReportRecord",
     "ReportSummary",
     "ScoreSummary",
     "generate_report",
     "html_path_for",
+    "iter_report_records",
     "json_twin_path",
     "leaderboard_views",
     "load_leaderboard",
@@ -76,6 +79,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "rubric_eval.reporting._input": "ReportRecord iter_report_records",
         "rubric_eval.reporting._summary": "ReportSummary read_report_summary",
         "rubric_eval.reporting.html": "html_path_for render_html write_html",
         "rubric_eval.reporting.leaderboard": (

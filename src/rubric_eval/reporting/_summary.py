@@ -151,7 +151,7 @@ class _ModelRows:
     run_ids: set[str] = field(default_factory=set)
     versions: Counter[str] = field(default_factory=Counter)
     evaluators: Counter[str] = field(default_factory=Counter)
-    digests: dict[tuple[str, tuple[object, ...]], str] = field(default_factory=dict)
+    digests: dict[tuple[str, tuple[object, ...]], tuple[str, str]] = field(default_factory=dict)
     dataset: DatasetTally = field(init=False)
     judging: JudgingRows = field(default_factory=JudgingRows)
 
@@ -311,7 +311,7 @@ class ReportSummary:
         self.instructions: dict[str, _Instruction] = {}
         self.n_records = 0
         self._shared: dict[str, str] = {}
-        self._digests: dict[tuple[str, tuple[object, ...]], str] = {}  # (instruction, rubric) -> digest
+        self._digests: dict[tuple[str, tuple[object, ...]], tuple[str, str]] = {}  # pair -> digests
 
     def add(self, record: ReportRecord) -> None:
         """Add the next record (its index in the input is the number added so far)."""

@@ -71,7 +71,7 @@ def report_rows(report: EvaluationReport, level: str) -> list[dict[str, Any]]:
                 "error": a.error,
             }
             for m in report.models
-            for a in m.answers
+            for a in report.answers_of(m)
         ]
     if level == "grades":
         return [
@@ -86,7 +86,7 @@ def report_rows(report: EvaluationReport, level: str) -> list[dict[str, Any]]:
                 "reason": g.reason,
             }
             for m in report.models
-            for a in m.answers
+            for a in report.answers_of(m)
             for g in a.grades
         ]
     raise ValueError(f"unknown level {level!r}; expected one of {', '.join(REPORT_LEVELS)}")

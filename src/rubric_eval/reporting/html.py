@@ -20,7 +20,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from pydantic import BaseModel, Field
 from rubric_eval._io import atomic_write_text
 from rubric_eval.errors import InputError
 from rubric_eval.records import Record, Rubric
+from rubric_eval.reporting._input import ReportRecord
 from rubric_eval.reporting.report import UNKNOWN_MODEL, EvaluationReport, record_instruction_score
 from rubric_eval.reporting.summary import NO_CATEGORY
 
@@ -126,7 +128,9 @@ def _rubric_entry(rubric: Rubric) -> HtmlRubric:
     )
 
 
-def _grades(record: Record, rubric: Rubric | None) -> tuple[list[int], list[str], list[str | None]]:
+def _grades(
+    record: Record | ReportRecord, rubric: Rubric | None
+) -> tuple[list[int], list[str], list[str | None]]:
     """Per rubric criterion: level code, feedback and unscored reason (None when scored)."""
     if rubric is None:
         return [], [], []
@@ -157,12 +161,32 @@ def _grades(record: Record, rubric: Rubric | None) -> tuple[list[int], list[str]
     return codes, feedback, reasons
 
 
+@dataclass
+class _Answer:
+    """What the page shows of one answer, before the shared tables' indices are assigned."""
+
+    ident: str | None
+    instruction: str  # shared by the answers to one instruction
+    category: str
+    rubric: Rubric | None
+    score: float | None
+    codes: list[int]
+    why: list[str | None]
+    text: HtmlAnswerText
+
+
 def build_html_data(
-    report: EvaluationReport, records: Sequence[Record], *, source: str = "evaluations"
+    report: EvaluationReport, records: Iterable[Record | ReportRecord], *, source: str = "evaluations"
 ) -> tuple[HtmlData, list[list[HtmlAnswerText]]]:
-    """The page's data (compact, de-duplicated) and, per model, its answers' texts in answer order."""
+    """The page's data (compact, de-duplicated) and, per model, its answers' texts in answer order.
+
+    ``records`` are read once, in any order (e.g. streamed from the evaluations file): per answer only
+    what the page shows is kept, grouped by model; the shared tables are then numbered model by model
+    (in the report's order), answer by answer (in the input's order).
+    """
     model_index = {m.model: k for k, m in enumerate(report.models)}
-    groups: list[list[int]] = [[] for _ in report.models]
+    groups: list[list[_Answer]] = [[] for _ in report.models]
+    texts_seen: dict[tuple[str | None, str], str] = {}
     for index, record in enumerate(records):
         name = record.model or UNKNOWN_MODEL
         if name not in model_index:
@@ -173,44 +197,55 @@ def build_html_data(
                 record_id=record.id,
                 field="model",
             )
-        groups[model_index[name]].append(index)
+        ident = None if record.id is None else str(record.id)
+        codes, feedback, why = _grades(record, record.rubric)
+        groups[model_index[name]].append(
+            _Answer(
+                ident=ident,
+                instruction=texts_seen.setdefault((ident, record.instruction), record.instruction),
+                category=record.category or NO_CATEGORY,
+                rubric=record.rubric,
+                score=record_instruction_score(record, index, source).score,
+                codes=codes,
+                why=why,
+                text=HtmlAnswerText(output=record.output, feedback=feedback),
+            )
+        )
     categories: dict[str, int] = {}
     rubrics: dict[str, int] = {}
     rubric_list: list[HtmlRubric] = []
+    rubric_keys: dict[int, str] = {}  # id(rubric) -> its JSON, for rubrics shared by answers
     instructions: dict[tuple[str | None, str, int, int], int] = {}
     answers, unscored = HtmlAnswers(), HtmlUnscored()
     reasons: dict[str, int] = {}
     texts: list[list[HtmlAnswerText]] = []
     model_start = []
-    for k, indices in enumerate(groups):
+    for k, group in enumerate(groups):
         model_start.append(len(answers.model))
-        model_texts = []
-        for index in indices:
-            record = records[index]
-            category = categories.setdefault(record.category or NO_CATEGORY, len(categories))
+        for item in group:
+            category = categories.setdefault(item.category, len(categories))
             rubric_id = -1
-            if record.rubric is not None:
-                key = record.rubric.model_dump_json()
+            if item.rubric is not None:
+                key = rubric_keys.get(id(item.rubric))
+                if key is None:
+                    key = rubric_keys[id(item.rubric)] = item.rubric.model_dump_json()
                 rubric_id = rubrics.setdefault(key, len(rubrics))
                 if rubric_id == len(rubric_list):
-                    rubric_list.append(_rubric_entry(record.rubric))
-            ident = None if record.id is None else str(record.id)
+                    rubric_list.append(_rubric_entry(item.rubric))
             instruction = instructions.setdefault(
-                (ident, record.instruction, category, rubric_id), len(instructions)
+                (item.ident, item.instruction, category, rubric_id), len(instructions)
             )
-            codes, feedback, why = _grades(record, record.rubric)
             answer = len(answers.model)
             answers.model.append(k)
             answers.instruction.append(instruction)
-            answers.score.append(record_instruction_score(record, index, source).score)
-            answers.levels.append(codes)
-            for criterion, reason in enumerate(why):
+            answers.score.append(item.score)
+            answers.levels.append(item.codes)
+            for criterion, reason in enumerate(item.why):
                 if reason is not None:
                     unscored.answer.append(answer)
                     unscored.criterion.append(criterion)
                     unscored.reason.append(reasons.setdefault(reason, len(reasons)))
-            model_texts.append(HtmlAnswerText(output=record.output, feedback=feedback))
-        texts.append(model_texts)
+        texts.append([item.text for item in group])
     data = HtmlData(
         report=report,
         categories=list(categories),
@@ -240,7 +275,7 @@ def records_from_report(report: EvaluationReport) -> list[Record]:
     instructions = {i.key: i for i in report.instructions}
     records = []
     for model in report.models:
-        for answer in model.answers:
+        for answer in report.answers_of(model):
             ins = instructions.get(answer.key)
             if ins is None:
                 raise InputError(
@@ -265,13 +300,16 @@ def records_from_report(report: EvaluationReport) -> list[Record]:
 
 
 def render_html(
-    report: EvaluationReport, records: Sequence[Record] | None = None, *, source: str = "evaluations"
+    report: EvaluationReport,
+    records: Iterable[Record | ReportRecord] | None = None,
+    *,
+    source: str = "evaluations",
 ) -> str:
     """The report as one self-contained HTML page (works offline from ``file://``).
 
-    ``records``: the evaluated records the report was computed from (for the per-instruction views);
-    by default the instructions and answers the report itself carries (e.g. a report read back with
-    `report_from_json`).
+    ``records``: the evaluated records the report was computed from (for the per-instruction views),
+    a list or read one at a time (`iter_report_records`); by default the instructions and answers the
+    report itself carries (e.g. a report read back with `report_from_json`).
     """
     if records is None:
         records = records_from_report(report)
@@ -312,7 +350,7 @@ def html_path_for(markdown_path: Path) -> Path:
 
 def write_html(
     report: EvaluationReport,
-    records: Sequence[Record] | None,
+    records: Iterable[Record | ReportRecord] | None,
     path: str | os.PathLike[str],
     *,
     source: str = "evaluations",

@@ -186,6 +186,15 @@ class EvaluationReport(BaseModel):
 
         return render_markdown(self)
 
+    def answers_of(self, model: ModelReport) -> Iterator[AnswerReport]:
+        """One model's answers in the input's order: its ``answers``, or for a report computed in one
+        pass over a file (`read_report_summary`), read back from where they were spilled."""
+        if self._answers is None or model.answers:
+            yield from model.answers
+            return
+        for chunk in self._answers.chunks(model.model):
+            yield AnswerReport.model_validate_json(chunk)
+
     def to_json(self) -> str:
         return "".join(self.json_chunks())
 

@@ -206,8 +206,13 @@ def _diagnostics(
     n_rows = n_constant = 0
     redundant: list[RedundantPair] = []
     position = _position(scale)
-    for inst in shared.values():
+    per_model: dict[str, dict[str, float]] = {m: {} for m in models}  # model -> instruction -> score
+    for key, inst in shared.items():
         inst_levels, inst_scores = inst.levels(), inst.scores()
+        for model, scores in inst_scores.items():
+            value = _instruction_score(inst.weights, scores)
+            if value is not None:
+                per_model[model][key] = value
         for model_levels in inst_levels.values():
             for level in model_levels.values():
                 usage[level] = usage.get(level, 0) + 1
@@ -242,7 +247,7 @@ def _diagnostics(
     total = sum(usage.values())
     dominant = next((lv for lv, n in usage.items() if total and n / total > 0.8), None)
     rows.sort(key=lambda r: (r.separation if r.separation is not None else r.between_variance, r.instruction))
-    sensitivity = _weight_sensitivity(shared, models)
+    sensitivity = _weight_sensitivity(shared, per_model)
     return RubricDiagnostics(
         n_models=len(models),
         n_instructions=len(shared),
@@ -278,18 +283,15 @@ class _Sensitivity:
         return WeightSensitivity(**self.__dict__)
 
 
-def _weight_sensitivity(instructions: dict[str, _Instruction], models: Sequence[str]) -> list[_Sensitivity]:
+def _weight_sensitivity(
+    instructions: dict[str, _Instruction], per_model: dict[str, dict[str, float]]
+) -> list[_Sensitivity]:
     """Each row's effect on the ranking when its weight is set to 0 or doubled (others unchanged).
 
     The same arithmetic as one row at a time (each sum in the record's criterion order, each changed
     mean ``mean + (new - old) / n``), done for every row of an instruction and both changes at once.
+    ``per_model``: model -> instruction -> its score with the rubric's weights.
     """
-    per_model: dict[str, dict[str, float]] = {m: {} for m in models}
-    for key, inst in instructions.items():
-        for model, scores in inst.scores().items():
-            value = _instruction_score(inst.weights, scores)
-            if value is not None:
-                per_model[model][key] = value
     means = {m: float(np.mean(list(v.values()))) for m, v in per_model.items() if v}
     ranked = sorted(means)
     if len(ranked) < 2:
