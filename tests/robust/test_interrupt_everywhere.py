@@ -158,6 +158,38 @@ def test_a_stopped_panel_is_recorded_and_resumes(tmp_path: Path) -> None:
     assert all(r["score"] is not None for r in read(output))
 
 
+def test_a_panel_stopped_while_escalating_scores_only_the_answers_it_finished(tmp_path: Path) -> None:
+    inputs = write_records(tmp_path / "outputs.json", [record(i) for i in range(N)])
+    output = tmp_path / "evaluations.json"
+    with ServerProcess(["--latency", "0.3"]) as server:
+        judges = [
+            judge_config(
+                tmp_path / f"j{k}.yaml", server.base_url, name=f"judge-{k}", params={"temperature": t}
+            )
+            for k, t in enumerate((0.0, 0.5, 0.7))
+        ]
+        command = rubric_eval(
+            "evaluate", "--input_path", inputs, "--output_path", output, "--evaluator_configs",
+            f"{judges[0]},{judges[1]}", "--escalate_to", judges[2], "--cache_dir", tmp_path / "cache",
+        )  # fmt: skip
+        # Both judges done, the escalation of the answers they disagree on under way.
+        _stdout, saved = stopped_run(server, command, 2 * N + 2, signal.SIGTERM)
+        run = interrupted_log(tmp_path / "evaluations.partial.runs.json", N)
+        check_partial_evaluations(tmp_path / "evaluations.partial.json", run)
+        stopped = read(tmp_path / "evaluations.partial.json")
+        escalated = [r for r in stopped if r.get("escalated")]
+        assert escalated and all(r["score"] is not None for r in escalated)
+        assert saved == 2 * N + len(escalated)
+        for r in stopped:  # an answer waiting for its escalation is not scored by the panel alone
+            assert (r["score"] is None) == (
+                r.get("escalated") is None and r.get("judge_panel_disagrees") is None
+            )
+            assert [e["evaluator"] for e in r["judge_panel"]] == ["judge-0", "judge-1"]
+        assert rerun_requests(server, command) == run["counts"]["n_unscored"]  # the missing escalations
+    disagreeing = sum(bool(r["judge_panel_disagrees"]) for r in read(output))
+    assert disagreeing == len(escalated) + run["counts"]["n_unscored"]
+
+
 def test_one_step_stopped_while_generating_records_an_interrupted_run(tmp_path: Path) -> None:
     instructions = [{k: v for k, v in record(i).items() if k not in ("output", "model")} for i in range(N)]
     inputs = write_records(tmp_path / "instructions.json", instructions)
