@@ -281,7 +281,9 @@ def evaluate_and_generate_report(
 
     ``judging`` (`rubric_eval.steps.panel.judging_plan`: repeats, a panel, escalation) replaces
     ``evaluator``. Returns ``(evaluations in the input's kind, report)``; ``leaderboard_path`` is
-    updated when given.
+    updated when given. Ctrl-C (or SIGTERM in the CLI) raises `errors.RunInterrupted`, a
+    `KeyboardInterrupt` carrying the evaluations so far and their ``interrupted`` run records, after
+    adding those to ``leaderboard_path`` as a flagged, unranked row.
     """
     items, convert_back = to_records(records)
     if max_instances is not None:
@@ -289,9 +291,19 @@ def evaluate_and_generate_report(
     engine = engine or Engine()
     judge: Judge = judging or resolve_config("evaluator", evaluator)
     settings = RunSettings(max_instances=max_instances, max_cost_usd=engine.settings.max_cost_usd)
-    evaluations, runs = run_evaluation(
-        items, evaluator=judge, engine=engine, dataset=dataset, settings=settings
-    )
+    try:
+        evaluations, runs = run_evaluation(
+            items, evaluator=judge, engine=engine, dataset=dataset, settings=settings
+        )
+    except RunInterrupted as stop:
+        if leaderboard_path is not None:  # recorded as the one-step run records it, then raised on
+            try:
+                report_evaluations(
+                    stop.evaluations, runs=stop.runs, dataset=dataset, leaderboard_path=leaderboard_path
+                )
+            except (RubricEvalError, OSError) as exc:
+                logger.warning("the interrupted run was not recorded: %s", exc)
+        raise
     summaries, summarizer_name = summarize_evaluations(
         evaluations, summarizer=summarizer, summarize=summarize, engine=engine, context_tokens=context_tokens
     )

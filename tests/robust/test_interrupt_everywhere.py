@@ -267,3 +267,41 @@ def test_generate_report_stopped_in_the_summary_writes_no_report_and_resumes(tmp
         no_temp_files(tmp_path)
         assert rerun_requests(server, command) == 4 - saved
     assert [run["status"] for run in read(board)["runs"]] == ["complete"]
+
+
+API_SCRIPT = """
+import json, sys
+from rubric_eval import EngineSettings, evaluate_and_generate_report
+from rubric_eval.engine import Engine, answers_saved_in_process
+from rubric_eval.errors import RunInterrupted
+inputs, judge, board, cache = sys.argv[1:]
+engine = Engine(EngineSettings(cache_dir=cache, max_concurrency=1, progress="quiet"))
+try:
+    evaluate_and_generate_report(json.load(open(inputs)), evaluator=judge, engine=engine,
+                                 summarize=False, leaderboard_path=board)
+except RunInterrupted as stop:
+    print(json.dumps({"saved": answers_saved_in_process(), "status": [r.status for r in stop.runs],
+                      "n": len(stop.evaluations)}))
+    sys.exit(130)
+"""
+
+
+def test_the_python_api_adds_an_interrupted_run_to_its_leaderboard(tmp_path: Path) -> None:
+    inputs = write_records(tmp_path / "outputs.json", [record(i) for i in range(N)])
+    board = tmp_path / "leaderboard.json"
+    with ServerProcess(["--latency", "0.3"]) as server:
+        judge = judge_config(tmp_path / "j.yaml", server.base_url)
+        command = [sys.executable, "-c", API_SCRIPT, str(inputs), str(judge), str(board), str(tmp_path / "c")]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while server.request_count < 3 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        stopped = json.loads(stdout)
+        assert stopped["status"] == ["interrupted"] and stopped["n"] == N
+        (row,) = read(board)["runs"]
+        assert row["status"] == "interrupted" and row["counts"]["n_scored"] == stopped["saved"] < N
+        assert rerun_requests(server, command) == N - stopped["saved"]
+    assert [run["status"] for run in read(board)["runs"]] == ["complete"]
