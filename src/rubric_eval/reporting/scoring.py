@@ -281,7 +281,8 @@ def score_stats_many(
     seed: int = DEFAULT_SEED,
 ) -> list[ScoreStats]:
     """`score_stats` (with its CI) of each ``(scores, weights)``, the same results: samples of one size
-    that share the bootstrap draws are resampled together (one matrix product instead of one each)."""
+    share the bootstrap draws, so they are resampled together, one block of draws at a time (a matrix
+    product per block instead of one per sample, and memory bounded whatever the sizes)."""
     import numpy as np
 
     stats = [score_stats(scores, weights, with_ci=False) for scores, weights in samples]
@@ -297,22 +298,29 @@ def score_stats_many(
         groups.setdefault(n, []).append((index, np.column_stack([p * values, p])))
     if not n_resamples > 0:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    tail = (1 - 0.95) / 2  # as `bootstrap_ci` computes it, to the last bit
     for n, group in groups.items():
-        if n * n_resamples > _CACHED_CELLS:
-            for index, _ in group:
-                stats[index] = score_stats(*samples[index], n_resamples=n_resamples, seed=seed)
-            continue
-        counts = _cached_counts(n, n_resamples, seed)
-        width = max(1, _BLOCK_CELLS // (2 * n_resamples))
-        for start in range(0, len(group), width):
-            part = group[start : start + width]
-            sums = counts @ np.column_stack([columns for _, columns in part])
-            for k, (index, _) in enumerate(part):
-                means = sums[:, 2 * k] / sums[:, 2 * k + 1]
-                tail = (1 - 0.95) / 2  # as `bootstrap_ci` computes it, to the last bit
-                low, high = np.quantile(means, [tail, 1 - tail])
-                stats[index] = dataclasses.replace(stats[index], ci_low=float(low), ci_high=float(high))
+        means = np.empty((n_resamples, len(group)))
+        for start, counts in _count_blocks(n, n_resamples, seed):
+            # The same draws, block by block, as `bootstrap_ci`: only a block is ever in memory.
+            width = max(1, _BLOCK_CELLS // (2 * len(counts)))
+            for first in range(0, len(group), width):
+                part = group[first : first + width]
+                sums = counts @ np.column_stack([columns for _, columns in part])
+                means[start : start + len(counts), first : first + len(part)] = sums[:, 0::2] / sums[:, 1::2]
+        for k, (index, _) in enumerate(group):
+            low, high = np.quantile(means[:, k], [tail, 1 - tail])
+            stats[index] = dataclasses.replace(stats[index], ci_low=float(low), ci_high=float(high))
     return stats
+
+
+def _count_blocks(n: int, n_resamples: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
+    """`_resample_counts` drawn afresh (the same blocks of the same stream, nothing cached)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for start, stop in _blocks(n_resamples, n):
+        yield start, _counts(rng, stop - start, n)
 
 
 @dataclass(frozen=True)
@@ -381,30 +389,37 @@ def paired_sign_flip_tests(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> list[PairedTest]:
-    """`paired_sign_flip_test` of each ``(a, b, weights)``, the same results: pairs of one size that use
-    the shared sign patterns are tested together (one matrix product instead of one per pair)."""
+    """`paired_sign_flip_test` of each ``(a, b, weights)``, the same results: pairs of one size share the
+    sign patterns, so they are tested together, one block of patterns at a time (a matrix product per
+    block instead of one per pair, and memory bounded whatever the sizes)."""
     import numpy as np
 
     results: list[PairedTest | None] = [None] * len(pairs)
     batches: dict[int, list[tuple[int, np.ndarray, float]]] = {}
     for index, (a, b, weights) in enumerate(pairs):
         n = len(a)
-        if len(b) != n or n <= _EXACT_SIGN_FLIP_MAX_N or n * n_resamples > _CACHED_CELLS:
+        if len(b) != n or n <= _EXACT_SIGN_FLIP_MAX_N:
             results[index] = paired_sign_flip_test(a, b, weights, n_resamples=n_resamples, seed=seed)
             continue
         p = np.asarray(_normalized_weights(n, weights))
         terms = p * (np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
         batches.setdefault(n, []).append((index, terms, float(terms.sum())))
-    width = max(1, _BLOCK_CELLS // max(n_resamples, 1))  # pairs per product: a few MB of sums at a time
     for n, batch in batches.items():
-        signs = _cached_signs(n, n_resamples, seed)
-        for start in range(0, len(batch), width):
-            part = batch[start : start + width]
-            sums = signs @ np.column_stack([terms for _, terms, _ in part])
-            thresholds = np.array([abs(observed) - 1e-12 for _, _, observed in part])
-            hits = (np.abs(sums) >= thresholds).sum(axis=0)
-            for (index, _, observed), h in zip(part, hits, strict=True):
-                results[index] = PairedTest(n, observed, (1 + int(h)) / (1 + n_resamples), exact=False)
+        thresholds = np.array([abs(observed) - 1e-12 for _, _, observed in batch])
+        hits = np.zeros(len(batch), dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        for start, stop in _blocks(n_resamples, n):
+            # The same sign patterns, block by block, as `paired_sign_flip_test`; a block at a time.
+            signs = _signs(rng, stop - start, n)
+            width = max(1, _BLOCK_CELLS // len(signs))
+            for first in range(0, len(batch), width):
+                part = batch[first : first + width]
+                sums = signs @ np.column_stack([terms for _, terms, _ in part])
+                hits[first : first + len(part)] += (
+                    np.abs(sums) >= thresholds[first : first + len(part)]
+                ).sum(axis=0)
+        for (index, _, observed), h in zip(batch, hits.tolist(), strict=True):
+            results[index] = PairedTest(n, observed, (1 + h) / (1 + n_resamples), exact=False)
     return [r for r in results if r is not None]
 
 
