@@ -33,9 +33,9 @@ def rubric_eval(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "rubric_eval", *map(str, args), "--max_concurrency", "1", "--quiet"]
 
 
-def stopped_run(server: ServerProcess, command: list[str], after: int, signum: int) -> tuple[str, int]:
-    """Run ``command``, send ``signum`` once the server has seen ``after`` more requests; check the exit
-    code and the one stderr line, and return stdout and the number of answers it says were saved."""
+def signalled(server: ServerProcess, command: list[str], after: int, signum: int) -> tuple[int, str, str]:
+    """Run ``command``, send ``signum`` once the server has seen ``after`` more requests: (exit code,
+    stdout, stderr)."""
     start = server.request_count
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -43,8 +43,15 @@ def stopped_run(server: ServerProcess, command: list[str], after: int, signum: i
         time.sleep(0.05)
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=60)
+    return process.returncode, stdout, stderr
+
+
+def stopped_run(server: ServerProcess, command: list[str], after: int, signum: int) -> tuple[str, int]:
+    """`signalled`, then check the exit code and the one stderr line; return stdout and the number of
+    answers it says were saved."""
+    returncode, stdout, stderr = signalled(server, command, after, signum)
     code, name = CODES[signum]
-    assert process.returncode == code, stderr
+    assert returncode == code, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"Stopped by {name}: "), stderr
     saved = int(lines[0].split(": ", 1)[1].split(" ", 1)[0])
@@ -292,16 +299,43 @@ def test_the_python_api_adds_an_interrupted_run_to_its_leaderboard(tmp_path: Pat
     with ServerProcess(["--latency", "0.3"]) as server:
         judge = judge_config(tmp_path / "j.yaml", server.base_url)
         command = [sys.executable, "-c", API_SCRIPT, str(inputs), str(judge), str(board), str(tmp_path / "c")]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while server.request_count < 3 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-        assert process.returncode == 130, stderr
+        returncode, stdout, stderr = signalled(server, command, 3, signal.SIGINT)
+        assert returncode == 130, stderr
         stopped = json.loads(stdout)
         assert stopped["status"] == ["interrupted"] and stopped["n"] == N
         (row,) = read(board)["runs"]
         assert row["status"] == "interrupted" and row["counts"]["n_scored"] == stopped["saved"] < N
         assert rerun_requests(server, command) == N - stopped["saved"]
     assert [run["status"] for run in read(board)["runs"]] == ["complete"]
+
+
+NOTEBOOK_SCRIPT = """
+import asyncio, json, sys
+from rubric_eval import EngineSettings, evaluate
+from rubric_eval.engine import Engine, answers_saved_in_process
+from rubric_eval.errors import EvaluationInterrupted
+inputs, judge, cache = sys.argv[1:]
+async def cell():  # a notebook cell: sync code run while the kernel's event loop runs
+    engine = Engine(EngineSettings(cache_dir=cache, max_concurrency=1, progress="quiet"))
+    try:
+        evaluate(json.load(open(inputs)), evaluator=judge, engine=engine)
+    except EvaluationInterrupted as stop:
+        scored = sum(r.score is not None for r in stop.records)
+        print(json.dumps({"saved": answers_saved_in_process(), "scored": scored}))
+        sys.exit(130)
+asyncio.new_event_loop().run_until_complete(cell())
+"""
+
+
+def test_ctrl_c_inside_a_running_event_loop_stops_the_run_instead_of_finishing_it(tmp_path: Path) -> None:
+    # In Jupyter the engine runs in a helper thread; the interrupt used to wait for every call to finish.
+    inputs = write_records(tmp_path / "outputs.json", [record(i) for i in range(N)])
+    with ServerProcess(["--latency", "0.3"]) as server:
+        judge = judge_config(tmp_path / "j.yaml", server.base_url)
+        command = [sys.executable, "-c", NOTEBOOK_SCRIPT, str(inputs), str(judge), str(tmp_path / "c")]
+        returncode, stdout, stderr = signalled(server, command, 3, signal.SIGINT)
+        assert returncode == 130, stderr
+        stopped = json.loads(stdout)
+        assert stopped["scored"] == stopped["saved"] < N
+        assert server.request_count <= stopped["saved"] + 1  # the one in flight, no more
+        assert rerun_requests(server, command) == N - stopped["saved"]

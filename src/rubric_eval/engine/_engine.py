@@ -497,10 +497,31 @@ def _display(provider: Provider, config: ModelConfig) -> str:
 
 def run_blocking(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run a coroutine to completion from sync code, also inside a running event loop (e.g. Jupyter),
-    where it runs in a helper thread."""
+    where it runs in a helper thread. Ctrl-C cancels it either way (calls in flight are cancelled,
+    answers so far stay in the cache) and then raises `KeyboardInterrupt`."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
+    started: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = []
+
+    async def main() -> _T:
+        task = asyncio.current_task()
+        assert task is not None
+        started.append((asyncio.get_running_loop(), task))
+        return await coro
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        future = pool.submit(asyncio.run, main())
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            # The interrupt reaches this thread only: cancel the run in the helper thread, as asyncio.run
+            # does on SIGINT, instead of waiting for every remaining call to finish.
+            while not future.done() and not started:
+                time.sleep(0.01)
+            if started:
+                loop, task = started[0]
+                loop.call_soon_threadsafe(task.cancel)
+            concurrent.futures.wait([future])
+            raise
