@@ -69,7 +69,7 @@ from rubric_eval.steps.panel import JudgingPlan, evaluate_with_plan
 if TYPE_CHECKING:
     # Imported where used: `rubric_eval evaluate` chooses and guards files here but never reports,
     # and the reports, their HTML and statistics (numpy) cost a tenth of a second or more to import.
-    from rubric_eval.reporting import EvaluationReport, FeedbackSummary, ReportSummary
+    from rubric_eval.reporting import EvaluationReport, FeedbackSummary, ReportRecord, ReportSummary
     from rubric_eval.trust import AuditReport, MetaEvaluation
 
 __all__ = [
@@ -197,7 +197,7 @@ def skipped_summaries(models: Iterable[str], why: str) -> dict[str, FeedbackSumm
 
 
 def summarize_evaluations(
-    evaluations: Sequence[Record],
+    evaluations: Iterable[Record | ReportRecord],
     *,
     summarizer: str | AnnotatorConfig | None = None,
     summarize: bool = True,

@@ -182,7 +182,6 @@ def generate_report(
     Summarises the judge's feedback first (its own step; --summarize False skips it), then computes the
     report, adds its runs to the leaderboard file and writes the chosen formats and the JSON twin.
     """
-    from rubric_eval._io import read_records
     from rubric_eval.engine import Engine
     from rubric_eval.pipeline import (
         guard_file,
@@ -193,29 +192,20 @@ def generate_report(
         summary_skipped_because,
     )
     from rubric_eval.reporting import LEADERBOARD_FILE, iter_report_records, read_report_summary, write_html
-    from rubric_eval.reporting.report import check_evaluated
 
     paths = report_paths(output_path, input_path, formats)  # reject a bad report path before any work
     options = report_kwargs(kwargs)
     skipped = summary_skipped_because(summarizer=options["summarizer"], summarize=options["summarize"])
-    if skipped is None:
-        # The summariser reads every answer's feedback: the records are read whole.
-        records = read_records(input_path)
-        check_evaluated(records, str(input_path))  # before any summariser call
-        evaluations: Any = records
-        models = frozenset(r.model or "unknown model" for r in records)
-        judges = frozenset(r.evaluator for r in records if r.evaluator)
-        runs = read_runs(input_path, records)
-    else:
-        # One pass over the file into a compact summary; the answers are spilled for the JSON twin.
-        evaluations = read_report_summary(input_path)
-        models, judges = frozenset(evaluations.models), evaluations.evaluators
-        runs = read_runs(input_path, evaluations.run_ids)
+    # One pass over the file into a compact summary (bad input is refused here, before any summariser
+    # call); the answers are spilled for the JSON twin. Nothing holds all the records.
+    evaluations = read_report_summary(input_path)
+    models, judges = frozenset(evaluations.models), evaluations.evaluators
+    runs = read_runs(input_path, evaluations.run_ids)
     main = paths.get("markdown") or paths["json"]
     guard_file(main, models=models, judges=judges, overwrite=overwrite, report=True)
-    if skipped is None:
+    if skipped is None:  # the summariser reads each graded answer's feedback: a second pass
         summaries, summarizer = summarize_evaluations(
-            evaluations,
+            iter_report_records(input_path),
             summarizer=options["summarizer"],
             summarize=options["summarize"],
             engine=Engine(engine_settings_from(kwargs)),
@@ -242,6 +232,5 @@ def generate_report(
         report.write_json(paths["json"])
     if "html" in paths:
         # The page embeds every answer with its feedback: a second pass over the file keeps just that.
-        page_records = evaluations if skipped is None else iter_report_records(input_path)
-        write_html(report, page_records, paths["html"], source=str(input_path))
+        write_html(report, iter_report_records(input_path), paths["html"], source=str(input_path))
     print_report(report, paths.get("markdown"), paths["json"], paths.get("html"))

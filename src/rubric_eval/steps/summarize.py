@@ -8,17 +8,20 @@ category summaries. A failed call is reported as such; no summary text is ever i
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any, Literal
+from collections.abc import Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubric_eval._config import AnnotatorConfig
 from rubric_eval._templates import PromptTemplate, load_template
 from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult
-from rubric_eval.records import Record
+from rubric_eval.records import Record, Rubric
 from rubric_eval.reporting.scoring import level_scores
 from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary, ProCon
+
+if TYPE_CHECKING:
+    from rubric_eval.reporting import ReportRecord
 
 DEFAULT_TEMPLATE = "summarize/v1"
 DEFAULT_CONTEXT_TOKENS = 12_000
@@ -76,7 +79,7 @@ def pack_chunks(items: Sequence[str], budget_tokens: int, *, min_per_chunk: int 
     return chunks
 
 
-def feedback_item(record: Record) -> str | None:
+def feedback_item(record: Record | ReportRecord) -> str | None:
     """One graded answer as summariser input: instruction excerpt, score, feedback per scored criterion."""
     grades = [g for g in record.grades or [] if g.status == "scored"]
     if not grades:
@@ -103,9 +106,12 @@ def _summary_item(summary: ProCon) -> str:
     return "\n".join(lines)
 
 
-def scale_text(records: Sequence[Record]) -> str:
+def scale_text(records: Iterable[Record | ReportRecord]) -> str:
     """How levels map to scores, from the first rubric (e.g. 'excellent = 10, good = 7, ...')."""
-    rubric = next((r.rubric for r in records if r.rubric is not None), None)
+    return _scale(next((r.rubric for r in records if r.rubric is not None), None))
+
+
+def _scale(rubric: Rubric | None) -> str:
     if rubric is None:
         return "best level = 10, worst level = 1, evenly spaced"
     return ", ".join(f"{level} = {score:g}" for level, score in level_scores(rubric.levels).items())
@@ -200,7 +206,7 @@ def _procon(value: Any) -> ProCon:
 
 
 def summarize_feedback(
-    records: Sequence[Record],
+    records: Iterable[Record | ReportRecord],
     *,
     summarizer: AnnotatorConfig,
     engine: Engine | None = None,
@@ -208,17 +214,22 @@ def summarize_feedback(
 ) -> dict[str, FeedbackSummary]:
     """Summarise each model's graded records: model name -> `FeedbackSummary`.
 
-    Records are grouped by ``model`` (missing -> ``"unknown model"``) and ``category``.
+    Records are grouped by ``model`` (missing -> ``"unknown model"``) and ``category``; they are read
+    once (e.g. streamed from a file: `rubric_eval.reporting.iter_report_records`), keeping only each graded
+    answer's summariser input.
     """
     engine = engine or Engine()
     by_model: dict[str, dict[str, list[str]]] = {}
+    first_rubric: Rubric | None = None
     for record in records:
+        if first_rubric is None:
+            first_rubric = record.rubric
         model = record.model or "unknown model"
         item = feedback_item(record)
         categories = by_model.setdefault(model, {})
         if item is not None:
             categories.setdefault(record.category or NO_CATEGORY, []).append(item)
-    worker = _Summarizer(summarizer, engine, context_tokens, scale_text(records))
+    worker = _Summarizer(summarizer, engine, context_tokens, _scale(first_rubric))
     groups: dict[Hashable, _Group] = {
         (model, category): _Group(
             model=model, category=None if category == NO_CATEGORY else category, items=items, mode="feedback"
