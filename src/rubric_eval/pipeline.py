@@ -373,7 +373,7 @@ def run_one_step(
         # Ctrl-C / SIGTERM: the run is recorded (status `interrupted`, `.partial` files, a flagged and
         # unranked leaderboard row that never replaces a complete one), then the interrupt goes on.
         try:
-            _record_interrupted(
+            files = _record_interrupted(
                 stop if isinstance(stop, RunInterrupted) else stop(),
                 folder=folder,
                 source=source,
@@ -385,6 +385,9 @@ def run_one_step(
             )
         except (RubricEvalError, OSError) as exc:  # the interrupt still ends the run, as asked
             logger.warning("the interrupted run was not recorded: %s", exc)
+            return
+        if files is not None:
+            echo(f"interrupted: wrote the evaluations so far to {files.evaluations} and {files.report}")
 
     outputs_path: Path | None = None
     if generator is not None:
@@ -498,15 +501,16 @@ def _record_interrupted(
     dataset: str | None,
     leaderboard_path: Path | str | None,
     overwrite: bool,
-) -> None:
+) -> OutputFiles | None:
     """Write an interrupted run's evaluations, run log, report and leaderboard row (no summary: that
-    would be more LLM calls). Its files take the ``.partial`` names: a finished run's are never replaced."""
+    would be more LLM calls). Its files take the ``.partial`` names: a finished run's are never replaced.
+    Returns them (None: nothing to write, or they would replace the input)."""
     from rubric_eval.reporting import LEADERBOARD_FILE
 
     evaluations: list[Record] = stop.evaluations
     models = frozenset(r.model or "unknown model" for r in evaluations)
     if not models:
-        return
+        return None
     name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
     files = choose_output_files(
         folder,
@@ -518,7 +522,7 @@ def _record_interrupted(
         interrupted=True,
     )
     if input_path is not None and input_path.resolve() in {p.resolve() for p in files.all}:
-        return  # never over the input; the one-step run refuses this before writing anything
+        return None  # never over the input; the one-step run refuses this before writing anything
     write_records(evaluations, files.evaluations)
     write_runs(files.evaluations, stop.runs)
     board_path = folder / LEADERBOARD_FILE if leaderboard_path == "default" else leaderboard_path
@@ -530,6 +534,7 @@ def _record_interrupted(
         source=str(files.evaluations),
     )
     report.write(files.report)
+    return files
 
 
 def _not_judged(

@@ -207,7 +207,8 @@ def test_one_step_stopped_while_generating_records_an_interrupted_run(tmp_path: 
             "--input_path", inputs, "--model_configs", generator, "--evaluator_configs", judge,
             "--summarize", "False", "--cache_dir", tmp_path / "cache",
         )  # fmt: skip
-        _stdout, saved = stopped_run(server, command, 3, signal.SIGTERM)
+        stdout, saved = stopped_run(server, command, 3, signal.SIGTERM)
+        assert str(tmp_path / "evaluations_gen-model.partial.json") in stdout
         # Nothing under the final names; the answers so far and an all-unscored run in `.partial` files.
         assert not (tmp_path / "outputs_gen-model.json").exists()
         assert not (tmp_path / "evaluations_gen-model.json").exists()
