@@ -230,30 +230,39 @@ def test_cache_keys_are_the_sha256_of_the_whole_canonical_material() -> None:
         ChatMessage(role="user", content='"\u0000schema\u0000" \ud800 \u65e5\u672c'),
     ]
     other = {"type": "object", "properties": {"alpha": {"enum": ["x"]}}}
-    keys = []
-    for s, repeat in ((schema, 0), (schema, 0), (None, 0), (other, 1), (dict(schema), 0), (schema, 2)):
+
+    def checked_key(messages: list[ChatMessage], schema: object, repeat: int) -> str:
         key = cache_key(
             config,
             endpoint="http://x/v1",
             messages=messages,
-            response_schema=s,
+            response_schema=schema,  # type: ignore[arg-type]  # None or a schema dict
             template_key="evaluate/v2@abc",
             repeat_index=repeat,
         )
-        assert key == reference(config, messages, s, repeat)
-        keys.append(key)
+        assert key == reference(config, messages, schema, repeat)
+        return key
+
+    keys = []
+    for s, repeat in ((schema, 0), (schema, 0), (None, 0), (other, 1), (dict(schema), 0), (schema, 2)):
+        keys.append(checked_key(messages, s, repeat))
     assert keys[0] == keys[1] == keys[4] and len(set(keys)) == 4
     # ASCII-only messages take the faster encoder; every ASCII character (DEL, controls, quotes,
     # backslashes included) must give the same key as the whole material.
     every_ascii = "".join(map(chr, range(128)))
     for texts in (["plain"], [every_ascii, "x"], ["a\x7fb"], ["ascii", "and \u00e9"]):
-        ascii_messages = [ChatMessage(role="user", content=text) for text in texts]
-        key = cache_key(
-            config,
-            endpoint="http://x/v1",
-            messages=ascii_messages,
-            response_schema=schema,
-            template_key="evaluate/v2@abc",
-            repeat_index=0,
-        )
-        assert key == reference(config, ascii_messages, schema, 0)
+        checked_key([ChatMessage(role="user", content=text) for text in texts], schema, 0)
+    # A message with a shared prefix (cache_prefix_chars): the digest's state after the prefix is
+    # memoised; the key is the same wherever the prefix ends (inside an escape, between the halves of
+    # a surrogate pair, past the end), whatever the messages before and after it.
+    system = ChatMessage(role="system", content="Be fair \u00e9.")
+    user_text = 'Rubric "a"\n\x7f \U0001f600 \ud83d\ude00 \ud800 ' + every_ascii + " answer \u65e5"
+    for cut in (1, 10, 13, 16, 17, 18, 19, 20, 60, len(user_text), len(user_text) + 5):
+        for before, later in (
+            ([], []),
+            ([system], []),
+            ([system], [system, ChatMessage(role="user", content="x")]),
+        ):
+            for answer in ("", " the answer", " answer \u00e9"):
+                shared = ChatMessage(role="user", content=user_text + answer, cache_prefix_chars=cut)
+                checked_key([*before, shared, *later], schema, 1)

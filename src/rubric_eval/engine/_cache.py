@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,38 @@ def _schema_json(schema: dict[str, Any] | None) -> str:
     return text
 
 
-def _messages_json(messages: list[ChatMessage]) -> str:
-    pairs = [[m.role, m.content] for m in messages]
-    if all(m.content.isascii() and "\x7f" not in m.content for m in messages):
-        # The same text as `_key_json` (ensure_ascii escapes only non-ASCII characters and DEL, and
-        # there are none), from the ASCII encoder, which is twice as fast on long prompts.
-        return json.dumps(pairs, separators=(",", ":"))
-    return _key_json(pairs)
+def _texts_json(value: list[Any] | str, texts: list[str]) -> str:
+    """`_key_json` of ``value``, whose only strings are ``texts``."""
+    if all(text.isascii() and "\x7f" not in text for text in texts):
+        # The same text (ensure_ascii escapes only non-ASCII characters and DEL, and there are
+        # none), from the ASCII encoder, which is twice as fast on long prompts.
+        return json.dumps(value, separators=(",", ":"))
+    return _key_json(value)
+
+
+def _messages_json(messages: Sequence[ChatMessage]) -> str:
+    texts = [m.content for m in messages]
+    return _texts_json([[m.role, m.content] for m in messages], texts)
+
+
+# (endpoint, messages before, role, shared prefix) -> SHA-256 state after the material up to the end
+# of that prefix; bounded (a few hundred instructions' prefixes of ~10 KB each in a large job).
+_PREFIX_MEMO: dict[tuple[str, tuple[tuple[str, str], ...], str, str], Any] = {}
+_PREFIX_MEMO_MAX = 1024
+
+
+def _prefix_state(endpoint: str, before: Sequence[ChatMessage], message: ChatMessage, prefix: str) -> Any:
+    key = (endpoint, tuple((m.role, m.content) for m in before), message.role, prefix)
+    state = _PREFIX_MEMO.get(key)
+    if state is None:
+        if len(_PREFIX_MEMO) >= _PREFIX_MEMO_MAX:
+            _PREFIX_MEMO.clear()
+        pairs = [[m.role, m.content] for m in before] + [[message.role, prefix]]
+        texts = [m.content for m in before] + [prefix]
+        # The messages' JSON up to the end of the prefix: without its closing quote and brackets.
+        head = f'{{"endpoint":{_key_json(endpoint)},"messages":{_texts_json(pairs, texts)[:-3]}'
+        state = _PREFIX_MEMO[key] = hashlib.sha256(head.encode("utf-8", "surrogatepass"))
+    return state.copy()
 
 
 def cache_key(
@@ -96,19 +122,35 @@ def cache_key(
     """SHA-256 of what determines the answer; stable across runs, processes and machines."""
     # The keys in sorted order: endpoint, messages, model, params, provider, repeat, schema, template, v.
     # Parts are encoded apart and spliced: exactly the bytes of encoding the whole material at once
-    # (keys from before are unchanged). The schema is one shared object per rubric, used by tens of
-    # calls, so its text is memoised; the messages (most of the text) take the faster encoder.
+    # (keys from before are unchanged; JSON escapes each character on its own, and UTF-8 encodes
+    # each on its own). The schema is one shared object per rubric, used by tens of calls, so its
+    # text is memoised; the messages (most of the text) take the faster encoder when they can.
     rest = _key_json(
         {"model": config.model, "params": config.params, "provider": config.provider, "repeat": repeat_index}
     )
     tail = _key_json({"template": template_key, "v": KEY_VERSION})
-    encoded = (
-        f'{{"endpoint":{_key_json(endpoint)},"messages":{_messages_json(messages)},{rest[1:-1]},'
-        f'"schema":{_schema_json(response_schema)},{tail[1:]}'
-    )
+    after = f',{rest[1:-1]},"schema":{_schema_json(response_schema)},{tail[1:]}'
     # surrogatepass: text with a lone surrogate (invalid Unicode from a bad decoder upstream) still
     # gets a key; every valid text encodes exactly as before, so existing keys are unchanged.
-    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+    split = next((i for i, m in enumerate(messages) if m.cache_prefix_chars), None)
+    if split is None:
+        encoded = f'{{"endpoint":{_key_json(endpoint)},"messages":{_messages_json(messages)}{after}'
+        return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+    # A message with a shared prefix (the judge prompt's instruction, rubric and reference, the same
+    # for every answer to one instruction): the digest's state after it is memoised.
+    message = messages[split]
+    cut = message.cache_prefix_chars or 0
+    state = _prefix_state(endpoint, messages[:split], message, message.content[:cut])
+    later = messages[split + 1 :]
+    encoded = (
+        _texts_json(message.content[cut:], [message.content[cut:]])[1:]
+        + "]"
+        + (f",{_messages_json(later)[1:-1]}" if later else "")
+        + "]"
+        + after
+    )
+    state.update(encoded.encode("utf-8", "surrogatepass"))
+    return str(state.hexdigest())
 
 
 @dataclass
