@@ -268,10 +268,11 @@ def test_server_json_is_what_the_openai_sdk_parses(openai_server: OpenAICompatib
     assert json.dumps(openai_server.requests[0]["messages"]) == '[{"role": "user", "content": "hi"}]'
 
 
-def test_request_body_with_a_memoised_schema_is_exactly_json_dumps() -> None:
-    # The answer schema's text is memoised per schema object and spliced in: the bytes sent must be
-    # those of encoding the whole body at once, in every structured-output mode.
-    from rubric_eval.engine.providers.openai import encode_body
+def test_request_body_with_memoised_parts_is_exactly_json_dumps() -> None:
+    # The answer schema's response_format and messages' shared prefixes are encoded once and spliced
+    # in: the bytes sent must be those of encoding the whole body at once, in every structured-output
+    # mode, wherever a prefix ends, and whatever else the body holds.
+    from rubric_eval.engine.providers._body_json import encode_body
 
     schema: dict[str, Any] = {
         "type": "object",
@@ -281,22 +282,35 @@ def test_request_body_with_a_memoised_schema_is_exactly_json_dumps() -> None:
     }
     other = json.loads(json.dumps(schema))  # equal content, another object
     other["title"] = "another"
-    messages = [
-        {"role": "system", "content": "Be fair. ü \x00 \ud83d\ude00"},
-        {"role": "user", "content": "\ud800 q"},
-    ]
-    head = {"temperature": 0.5, "stop": ["a", {"b": [1.5, None, True]}], "model": "m", "messages": messages}
+    user_text = 'Rubric "a" \x00 \x7f ü \U0001f600 \ud83d\ude00 \ud800 ' + "".join(map(chr, range(128)))
     formats: list[Any] = [
         {"type": "json_schema", "json_schema": {"name": "Ans", "schema": schema, "strict": True}},
         {"type": "json_schema", "json_schema": {"name": "Ans", "schema": other, "strict": False}},
         {"type": "json_object", "schema": schema},
         {"type": "json_object"},
+        {"type": "json_schema", "json_schema": {"name": "Ans", "schema": schema, "strict": True, "x": [1]}},
     ]
-    for _ in range(2):  # the second round is served from the memo
-        for response_format in formats:
-            body = {**head, "prompt_cache_key": "k", "response_format": response_format}
-            assert encode_body(body) == json.dumps(body)
-        assert encode_body(head) == json.dumps(head)
-    # Not the last key (no provider builds that, but the text must still be right).
-    body = {"response_format": formats[0], **head}
-    assert encode_body(body) == json.dumps(body)
+    for cut in (None, 1, 12, 14, 20, 22, 23, len(user_text), len(user_text) + 3):
+        for answer in ("", " answer", " \u65e5 answer"):
+            chat = [
+                ChatMessage(role="system", content="Be fair. ü \x00 \ud83d\ude00"),
+                ChatMessage(role="user", content=user_text + answer, cache_prefix_chars=cut),
+            ]
+            sent = [{"role": m.role, "content": m.content} for m in chat]
+            head = {
+                "temperature": 0.5,
+                "stop": ["a", {"b": [1.5, None, True]}],
+                "model": "m",
+                "messages": sent,
+            }
+            for response_format in formats:
+                body = {**head, "prompt_cache_key": "k", "response_format": response_format}
+                assert encode_body(body, chat) == json.dumps(body)
+                assert encode_body(body) == json.dumps(body)
+            assert encode_body(head, chat) == json.dumps(head)
+            # Not the last key (no provider builds that, but the text must still be right).
+            body = {"response_format": formats[0], 1: "int key", **head}
+            assert encode_body(body, chat) == json.dumps(body)
+            # Messages that are not the request's as sent: encoded as they are.
+            changed = {**head, "messages": [*sent[:1], {"role": "user", "content": "other"}]}
+            assert encode_body(changed, chat) == json.dumps(changed)
