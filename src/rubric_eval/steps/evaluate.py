@@ -117,7 +117,9 @@ def _norm(name: str) -> str:
 
 
 def _answer_dict(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, BaseModel):
+    if isinstance(value, RubricGrading) and value.__pydantic_extra__ is not None:
+        value = value.__pydantic_extra__  # its keys are the answer's (read only, never changed here)
+    elif isinstance(value, BaseModel):
         value = value.model_dump(by_alias=True)
     if not isinstance(value, dict):
         return None
@@ -448,7 +450,8 @@ def _graded_record(
     update = {
         **graded_fields(record.rubric, grades),
         "evaluator": config.name,
-        "judge_issues": JudgeIssues(**issues.model_dump()),  # every field set: all are written
+        # Every field set, so all are written (the interpretation's lists are not used after this).
+        "judge_issues": JudgeIssues.model_construct(**dict(issues)),
         **extra,
         **bookkeeping_fields("evaluation", sum_results(answers)),
         **cached_share_fields("evaluation", answers),
