@@ -17,12 +17,12 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from rubric_eval._io import atomic_write_text, iter_records
 from rubric_eval.errors import InputError
 from rubric_eval.records import Record
-from rubric_eval.runs import RunLog, RunRecord, RunStatus
+from rubric_eval.runs import RunLog, RunRecord
 
 logger = logging.getLogger(__name__)
 # Input stems that name a role, not a model: records in such files without a `model` stay unnamed.
@@ -121,41 +121,19 @@ def input_models(path: Path, unknown_model: str | None = None) -> frozenset[str]
     return frozenset(r.model or fallback for r in iter_records(path, model=Record))
 
 
-class _OwnerRun(BaseModel):
-    status: RunStatus
-
-
-class _OwnerModel(BaseModel):
-    model: str
-    run: _OwnerRun
-
-
-class _ReportOwner(BaseModel):
-    """The fields of a report's JSON twin that say whom it was written for (the rest, every answer
-    included, is skipped unread)."""
-
-    models: list[_OwnerModel]
-    evaluators: list[str]
-
-
 def report_owner(report_path: Path) -> FileOwner | None:
     """Whom an existing report was written for, from its JSON twin (None: no readable twin)."""
     # Here, not at the top: `rubric_eval evaluate` guards its output with this module but never
     # reports, and the report modules (with numpy) are a large part of its start-up otherwise.
-    from rubric_eval.reporting import json_twin_path
+    from rubric_eval.reporting import json_twin_path, read_report_owner
 
     twin = report_path if report_path.suffix.lower() == ".json" else json_twin_path(report_path)
-    if twin.is_file():
-        try:
-            report = _ReportOwner.model_validate_json(twin.read_bytes())
-        except (ValidationError, OSError):
-            return None
-        return FileOwner(
-            models=frozenset(m.model for m in report.models),
-            judges=frozenset(report.evaluators),
-            complete=all(m.run.status == "complete" for m in report.models),
-        )
-    return None
+    owner = read_report_owner(twin) if twin.is_file() else None
+    if owner is None:
+        return None
+    return FileOwner(
+        models=frozenset(owner.models), judges=frozenset(owner.evaluators), complete=owner.complete
+    )
 
 
 def file_owner(evaluations_path: Path, report_path: Path) -> FileOwner | None:

@@ -19,6 +19,7 @@ from rubric_eval.reporting import (
     ReportRecord,
     generate_report,
     iter_report_records,
+    read_report_owner,
     read_report_summary,
     render_html,
     report_from_json,
@@ -162,3 +163,26 @@ def test_the_html_page_is_the_same_from_a_stream_and_from_a_report_read_in_one_p
     # Without records, the page is built from the answers the report carries: spilled ones read back.
     assert render_html(streamed) == render_html(in_memory)
     assert report_rows(streamed, "grades") == report_rows(in_memory, "grades")
+
+
+def test_whom_a_report_was_written_for_is_read_from_any_twin_layout(tmp_path: Path) -> None:
+    records = report_fixture_records()
+    path = _write(tmp_path / "evaluations.json", records, "writer")
+    streamed = report_from_summary(read_report_summary(path))
+    _, streamed_twin = streamed.write(tmp_path / "streamed.md")
+    _, api_twin = generate_report(records[:40], source="x").write(tmp_path / "api.md")  # two complete models
+    one_line = tmp_path / "one_line.json"
+    one_line.write_text(json.dumps(json.loads(streamed_twin.read_text(encoding="utf-8"))), encoding="utf-8")
+    owner = read_report_owner(streamed_twin)
+    assert owner is not None
+    assert sorted(owner.models) == sorted(m.model for m in streamed.models) and owner.evaluators == [
+        "judge-x"
+    ]
+    assert owner.complete is False  # m-weak is partial
+    assert read_report_owner(one_line) == owner  # another layout: parsed whole
+    api_owner = read_report_owner(api_twin)
+    assert api_owner is not None and api_owner.models == ["m-strong", "m-mid"] and api_owner.complete
+    assert read_report_owner(path) is None  # an evaluations file is not a report
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "evaluators": [\n', encoding="utf-8")
+    assert read_report_owner(broken) is None

@@ -33,9 +33,11 @@ if TYPE_CHECKING:
         GradingCounts,
         InstructionReport,
         ModelReport,
+        ReportOwner,
         ScoreSummary,
         generate_report,
         json_twin_path,
+        read_report_owner,
         report_from_json,
         report_from_summary,
     )
@@ -55,6 +57,7 @@ __all__ = [
     "PairComparison",
     "ProCon",
     "RankedRow",
+    "ReportOwner",
     "ReportRecord",
     "ReportSummary",
     "ScoreSummary",
@@ -66,6 +69,7 @@ __all__ = [
     "load_leaderboard",
     "print_leaderboard",
     "rank_runs",
+    "read_report_owner",
     "read_report_summary",
     "remove_from_leaderboard",
     "render_html",
@@ -89,7 +93,8 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "rubric_eval.reporting.report": (
             "AnswerReport CategoryScore EvaluationReport GradingCounts InstructionReport "
-            "ModelReport ScoreSummary generate_report json_twin_path report_from_json report_from_summary"
+            "ModelReport ReportOwner ScoreSummary generate_report json_twin_path read_report_owner "
+            "report_from_json report_from_summary"
         ),
         "rubric_eval.reporting.summary": "FeedbackSummary ProCon",
     },

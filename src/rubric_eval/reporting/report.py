@@ -10,6 +10,7 @@ number and, per model, every answer with its grades, so other renderings (HTML) 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import textwrap
@@ -240,6 +241,85 @@ class EvaluationReport(BaseModel):
         """Write `to_json` to ``json_path`` (atomically, piece by piece); return the path."""
         atomic_write_chunks(json_path, self.json_chunks())
         return Path(json_path)
+
+
+class _OwnerRun(BaseModel):
+    status: str
+
+
+class _OwnerModel(BaseModel):
+    model: str
+    run: _OwnerRun
+
+
+class ReportOwner(BaseModel):
+    """Whom a report was written for: its models and judges, and whether all its runs are complete."""
+
+    models: list[str]
+    evaluators: list[str]
+    complete: bool
+
+
+class _OwnerFields(BaseModel):
+    models: list[_OwnerModel]
+    evaluators: list[str]
+
+
+def read_report_owner(twin: str | os.PathLike[str]) -> ReportOwner | None:
+    """`ReportOwner` of a JSON twin, None when it cannot be read as one.
+
+    A twin laid out as `EvaluationReport.to_json` writes it (indent 2: top-level keys at two spaces, each
+    model's at six) is scanned line by line, stopping at the end of ``models``, so every answer it carries
+    is never held; any other layout is parsed whole, reading only these fields.
+    """
+    path = Path(twin)
+    try:
+        scanned = _scan_owner(path)
+        if scanned is not None:
+            return scanned
+        fields = _OwnerFields.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):  # unreadable, not JSON, not a report (ValidationError is one)
+        return None
+    return ReportOwner(
+        models=[m.model for m in fields.models],
+        evaluators=fields.evaluators,
+        complete=all(m.run.status == "complete" for m in fields.models),
+    )
+
+
+def _scan_owner(path: Path) -> ReportOwner | None:
+    evaluators: list[str] | None = None
+    models: list[str] = []
+    statuses: list[str] = []
+    pending: list[str] | None = None  # the lines of the "evaluators" list, while it is open
+    in_models = False
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if pending is not None:
+                pending.append(line)
+                if line.startswith("  ]"):
+                    evaluators = json.loads("".join(pending).rstrip().rstrip(","))
+                    pending = None
+            elif not in_models:
+                if line.startswith('  "evaluators": '):
+                    value = line[len('  "evaluators": ') :].rstrip().rstrip(",")
+                    if value == "[":
+                        pending = ["["]
+                    else:
+                        evaluators = json.loads(value)
+                elif line.rstrip() in {'  "models": [', '  "models": [],'}:
+                    in_models = line.rstrip() == '  "models": ['
+                    if not in_models:
+                        break
+            elif line.startswith("  ]"):
+                break
+            elif line.startswith('      "model": '):
+                models.append(json.loads(line[len('      "model": ') :].rstrip().rstrip(",")))
+            elif line.startswith('      "status": '):
+                statuses.append(json.loads(line[len('      "status": ') :].rstrip().rstrip(",")))
+    if evaluators is None or len(models) != len(statuses) or not all(isinstance(m, str) for m in models):
+        return None
+    return ReportOwner(models=models, evaluators=evaluators, complete=all(s == "complete" for s in statuses))
 
 
 def json_twin_path(markdown_path: Path) -> Path:
@@ -483,9 +563,12 @@ __all__ = [
     "GradingCounts",
     "InstructionReport",
     "ModelReport",
+    "ReportOwner",
     "ScoreSummary",
     "check_evaluated",
     "generate_report",
     "json_twin_path",
+    "read_report_owner",
     "report_from_json",
+    "report_from_summary",
 ]
