@@ -186,3 +186,21 @@ def test_whom_a_report_was_written_for_is_read_from_any_twin_layout(tmp_path: Pa
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "evaluators": [\n', encoding="utf-8")
     assert read_report_owner(broken) is None
+
+
+def test_dataset_tallies_sharing_an_index_give_each_model_its_dataset_identity() -> None:
+    from rubric_eval.records import Record
+    from rubric_eval.runs import DatasetTally, DigestIndex, dataset_identity
+
+    records = [Record.model_validate(r) for r in report_fixture_records()]
+    records[3] = records[3].model_copy(update={"rubric": None, "dataset_name": "bench"})
+    index = DigestIndex()
+    tallies: dict[str, DatasetTally] = {}
+    for record in records:
+        tallies.setdefault(record.model or "", DatasetTally(index)).add(
+            record.instruction, record.rubric, record.dataset_name
+        )
+    for model, tally in tallies.items():
+        mine = [r for r in records if r.model == model]
+        assert tally.identity() == dataset_identity(mine)
+        assert tally.identity("named") == dataset_identity(mine, "named")

@@ -38,6 +38,7 @@ from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
 from rubric_eval.runs import (
     CategoryScore,
     DatasetTally,
+    DigestIndex,
     JudgeIdentity,
     RunCounts,
     RunRecord,
@@ -151,7 +152,7 @@ class _ModelRows:
     run_ids: set[str] = field(default_factory=set)
     versions: Counter[str] = field(default_factory=Counter)
     evaluators: Counter[str] = field(default_factory=Counter)
-    digests: dict[tuple[str, tuple[object, ...]], tuple[str, str]] = field(default_factory=dict)
+    digests: DigestIndex = field(default_factory=DigestIndex)
     dataset: DatasetTally = field(init=False)
     judging: JudgingRows = field(default_factory=JudgingRows)
 
@@ -311,7 +312,7 @@ class ReportSummary:
         self.instructions: dict[str, _Instruction] = {}
         self.n_records = 0
         self._shared: dict[str, str] = {}
-        self._digests: dict[tuple[str, tuple[object, ...]], tuple[str, str]] = {}  # pair -> digests
+        self._digests = DigestIndex()  # shared by the models' dataset tallies
 
     def add(self, record: ReportRecord) -> None:
         """Add the next record (its index in the input is the number added so far)."""

@@ -23,17 +23,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from rubric_eval.records import CriterionGrade, JudgeSample, Rubric
 from rubric_eval.trust._meta import level_scores
-
-_T = TypeVar("_T")
 
 MAX_LISTED = 10
 MIN_MODELS_FOR_REDUNDANCY = 3
@@ -106,42 +105,62 @@ _Graded = tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]
 class _Instruction:
     key: str
     weights: dict[str, float]  # criterion -> weight (percent of the instruction)
-    # model -> its scored grades in the record's order: (criteria, levels, scores), strings shared.
-    graded: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]] = field(
-        default_factory=dict
-    )
+    table: list[str | float]  # the values `graded` refers to (shared by all instructions)
+    # model -> its scored grades in the record's order: (criterion, level, score) as indices into `table`,
+    # packed 3 x 4 bytes per grade (~60 bytes per answer instead of three tuples' ~300).
+    graded: dict[str, bytes] = field(default_factory=dict)
     repeats: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # model -> criterion -> scores
 
-    def levels(self) -> dict[str, dict[str, str]]:  # model -> criterion -> level
-        return {m: dict(zip(names, levels, strict=True)) for m, (names, levels, _) in self.graded.items()}
+    def decoded(self) -> dict[str, _Graded]:
+        """model -> (criteria, levels, scores) of its scored grades, in the record's order."""
+        out: dict[str, _Graded] = {}
+        for model, blob in self.graded.items():
+            ids = struct.unpack(f"{len(blob) // 4}I", blob)
+            values = [self.table[i] for i in ids]
+            out[model] = (
+                tuple(str(v) for v in values[0::3]),
+                tuple(str(v) for v in values[1::3]),
+                tuple(float(v) for v in values[2::3]),
+            )
+        return out
 
-    def scores(self) -> dict[str, dict[str, float]]:  # model -> criterion -> score
-        return {m: dict(zip(names, scores, strict=True)) for m, (names, _, scores) in self.graded.items()}
+    def levels(self, decoded: dict[str, _Graded]) -> dict[str, dict[str, str]]:
+        """model -> criterion -> level."""
+        return {m: dict(zip(names, levels, strict=True)) for m, (names, levels, _) in decoded.items()}
+
+    def scores(
+        self, decoded: dict[str, _Graded]
+    ) -> dict[str, dict[str, float]]:  # model -> criterion -> score
+        return {m: dict(zip(names, scores, strict=True)) for m, (names, _, scores) in decoded.items()}
 
 
 class RubricRows:
     """The diagnostics' summary of evaluated records, added one at a time (a streaming pass).
 
-    Per answer it keeps only its scored grades' criterion, level and score (strings and numbers shared
-    between answers) and, with repeated judging, each repeat's score per criterion.
+    Per answer it keeps only its scored grades' criterion, level and score (as indices into one table of
+    the distinct names, levels and scores) and, with repeated judging, each repeat's score per criterion.
     """
 
     def __init__(self) -> None:
         self.instructions: dict[str, _Instruction] = {}
-        self.models: list[str] = []
+        self.models: dict[str, None] = {}  # in order of appearance
         self.scale: list[str] = []
-        self._shared: dict[object, object] = {}
+        self._ids: dict[str | float, int] = {}
+        self._table: list[str | float] = []
 
-    def _one(self, value: _T) -> _T:
-        return self._shared.setdefault(value, value)  # type: ignore[return-value]  # same type back
+    def _id(self, value: str | float) -> int:
+        found = self._ids.get(value)
+        if found is None:
+            found = self._ids[value] = len(self._table)
+            self._table.append(value)
+        return found
 
     def add(self, record: GradedAnswer) -> None:
         rubric, grades = record.rubric, record.grades
         if rubric is None or grades is None:
             return
         model = record.model or "unknown model"
-        if model not in self.models:
-            self.models.append(model)
+        self.models.setdefault(model, None)
         levels = rubric.levels
         if len(levels) > len(self.scale):
             self.scale = levels
@@ -149,14 +168,12 @@ class RubricRows:
         inst = self.instructions.get(key)
         if inst is None:
             weights = {c.criterion: c.weight for c in rubric.normalized().criteria}
-            inst = self.instructions[key] = _Instruction(key, weights)
+            inst = self.instructions[key] = _Instruction(key, weights, self._table)
         scored = {g.criterion: g for g in grades if g.status == "scored" and g.level and g.score is not None}
-        one = self._one
-        inst.graded[model] = (
-            tuple(one(c) for c in scored),
-            tuple(one(g.level or "") for g in scored.values()),
-            tuple(one(float(g.score or 0.0)) for g in scored.values()),
-        )
+        ids: list[int] = []
+        for criterion, grade in scored.items():
+            ids += (self._id(criterion), self._id(grade.level or ""), self._id(float(grade.score or 0.0)))
+        inst.graded[model] = struct.pack(f"{len(ids)}I", *ids)
         if record.judge_samples:
             by_level = level_scores(levels)
             for sample in record.judge_samples:
@@ -166,7 +183,7 @@ class RubricRows:
 
     def diagnostics(self) -> RubricDiagnostics | None:
         """The diagnostics of the rows added so far; None with fewer than two models."""
-        return _diagnostics(self.instructions, self.models, self.scale)
+        return _diagnostics(self.instructions, list(self.models), self.scale)
 
 
 def _variance(values: Sequence[float]) -> float:
@@ -208,7 +225,8 @@ def _diagnostics(
     position = _position(scale)
     per_model: dict[str, dict[str, float]] = {m: {} for m in models}  # model -> instruction -> score
     for key, inst in shared.items():
-        inst_levels, inst_scores = inst.levels(), inst.scores()
+        decoded = inst.decoded()
+        inst_levels, inst_scores = inst.levels(decoded), inst.scores(decoded)
         for model, scores in inst_scores.items():
             value = _instruction_score(inst.weights, scores)
             if value is not None:
@@ -313,7 +331,7 @@ def _weight_sensitivity(
     out = []
     for key, inst in instructions.items():
         criteria = list(inst.weights)
-        graded = [(m, g) for m, g in inst.graded.items() if m in column and key in per_model[m]]
+        graded = [(m, g) for m, g in inst.decoded().items() if m in column and key in per_model[m]]
         if not graded:
             unchanged = 1.0 if ties_x < n0 else None  # tau-b of the ranking against itself
             for criterion, weight in inst.weights.items():
