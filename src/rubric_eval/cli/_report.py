@@ -182,6 +182,8 @@ def generate_report(
     Summarises the judge's feedback first (its own step; --summarize False skips it), then computes the
     report, adds its runs to the leaderboard file and writes the chosen formats and the JSON twin.
     """
+    import gc
+
     from rubric_eval.engine import Engine
     from rubric_eval.pipeline import (
         guard_file,
@@ -196,6 +198,10 @@ def generate_report(
     paths = report_paths(output_path, input_path, formats)  # reject a bad report path before any work
     options = report_kwargs(kwargs)
     skipped = summary_skipped_because(summarizer=options["summarizer"], summarize=options["summarize"])
+    # What is loaded now lives to the end: keep the collector off it, and collect less often (each record's
+    # objects are freed by reference counting; few cycles): ~5% of the command's CPU.
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 50)
     # One pass over the file into a compact summary (bad input is refused here, before any summariser
     # call); the answers are spilled for the JSON twin. Nothing holds all the records.
     evaluations = read_report_summary(input_path)
