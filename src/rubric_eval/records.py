@@ -365,8 +365,13 @@ class Record(BaseModel):
     evaluation_cached: bool | None = None
     evaluation_cached_input_tokens: int | None = None
     evaluation_params: dict[str, Any] | None = None
-    # Several judge calls per record (repeats, a panel): how many came from the cache, and what they had cost.
+    # Several judge calls per record (repeats, a panel, an escalation): how many were made (sent or from the
+    # cache; never one a budget stop or an interrupt kept back), came from the cache, failed, went to a model
+    # with no known price, and what the cached ones had cost. None on a one-call record (`runs.judge_calls`).
+    evaluation_calls: int | None = None
     evaluation_cached_calls: int | None = None
+    evaluation_failed_calls: int | None = None
+    evaluation_unpriced_calls: int | None = None
     evaluation_cached_price: float | None = None
     evaluation_run_id: str | None = Field(default=None, description="The run that made these grades.")
     # Repeated judging and panels (`steps.panel`): each repeat, the rule that combined them, each judge's

@@ -18,7 +18,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -88,13 +88,16 @@ class RunCounts(BaseModel):
     n_scored: int = Field(description="Instructions with a score (at least one criterion scored).")
     n_unscored: int
     n_failed_calls: int = Field(0, description="Judge calls that failed after retries and re-asks.")
-    n_budget_stopped: int = Field(0, description="Calls not made because --max_cost was reached.")
-    n_interrupted: int = Field(0, description="Calls cancelled by an interruption.")
+    n_budget_stopped: int = Field(
+        0, description="Instructions not graded (some call not made) because --max_cost was reached."
+    )
+    n_interrupted: int = Field(0, description="Instructions not graded because the run was interrupted.")
     n_generation_failed: int = Field(0, description="Instructions with no answer to grade.")
 
 
 class CallTotals(BaseModel):
-    """The LLM calls of this run (judge, and generation/summary when the run made them)."""
+    """The judge calls of this run: each call sent or answered from the cache (k per answer with
+    ``--n_judge_samples k``, one per judge of a panel plus escalations), never one not sent."""
 
     calls: int = 0
     cached: int = Field(0, description="Calls answered from the cache.")
@@ -339,6 +342,8 @@ class CountedRecord(Protocol):
     def output_error(self) -> str | None: ...
     @property
     def judge_issues(self) -> JudgeIssues | None: ...
+    @property
+    def evaluation_failed_calls(self) -> int | None: ...
 
 
 def run_counts(records: Sequence[CountedRecord], scored: Sequence[bool] | None = None) -> RunCounts:
@@ -374,7 +379,9 @@ def _count_record(counts: RunCounts, record: CountedRecord, has_score: bool) -> 
         counts.n_budget_stopped += 1
     elif error is not None and INTERRUPTED in error:
         counts.n_interrupted += 1
-    elif error is not None and not generation_failed:
+    if record.evaluation_failed_calls is not None:
+        counts.n_failed_calls += record.evaluation_failed_calls  # several calls (repeats, a panel)
+    elif error is not None and not generation_failed and not _stopped(error):
         counts.n_failed_calls += 1  # a call not made (budget, interrupt) did not fail
 
 
@@ -399,17 +406,60 @@ def call_totals(records: Sequence[Record]) -> CallTotals:
     return totals
 
 
-def _total_record(totals: CallTotals, r: Record) -> None:
+class JudgeCalls(NamedTuple):
+    """The judge calls one evaluated record stands for: every call that was sent (or answered from the
+    cache), never one that a budget stop or an interrupt kept from being sent."""
+
+    calls: int
+    cached: int
+    failed: int
+    unpriced: int
+    cached_price: float
+
+
+def judge_calls(r: Record) -> JudgeCalls:
+    """How many judge calls a record's grading made: one per answer for one judge, k with
+    ``--n_judge_samples k``, one per judge (and repeat) of a panel plus the escalation (the record's
+    ``evaluation_calls`` and friends); cached calls, failed calls, calls to unpriced models, and what
+    the cached answers had cost. Records of older versions without the counts: one call at most."""
+    price = r.evaluation_price_per_example or 0.0
+    if r.evaluation_calls is not None:
+        return JudgeCalls(
+            calls=r.evaluation_calls,
+            cached=r.evaluation_cached_calls or 0,
+            failed=r.evaluation_failed_calls or 0,
+            unpriced=r.evaluation_unpriced_calls or 0,
+            cached_price=r.evaluation_cached_price or 0.0,
+        )
     if r.evaluation_date is None or _no_call(r):
-        return  # no judge call (no answer to grade, or stopped before it was sent)
-    totals.calls += 1
-    totals.cached += bool(r.evaluation_cached)
+        return JudgeCalls(0, 0, 0, 0, 0.0)  # no answer to grade, or stopped before its call was sent
+    cached = bool(r.evaluation_cached)
+    error = r.judge_issues.error if r.judge_issues is not None else None
+    return JudgeCalls(
+        calls=1,
+        cached=int(cached),
+        failed=int(error is not None and not _stopped(error)),
+        unpriced=int(r.evaluation_cost_known is False),
+        cached_price=price if cached else 0.0,
+    )
+
+
+def _total_record(totals: CallTotals, r: Record) -> None:
+    calls = judge_calls(r)
+    if not calls.calls:
+        return
+    price = r.evaluation_price_per_example or 0.0
+    totals.calls += calls.calls
+    totals.cached += calls.cached
     totals.input_tokens += r.evaluation_input_tokens or 0
     totals.output_tokens += r.evaluation_output_tokens or 0
-    price = r.evaluation_price_per_example or 0.0
     totals.answers_cost_usd += price
-    totals.spent_usd += 0.0 if r.evaluation_cached else price
-    totals.n_unpriced_calls += r.evaluation_cost_known is False
+    totals.spent_usd += max(price - calls.cached_price, 0.0)  # cache hits cost nothing now
+    totals.n_unpriced_calls += calls.unpriced
+
+
+def _stopped(error: str) -> bool:
+    return INTERRUPTED in error or BUDGET_EXHAUSTED in error
 
 
 def _no_call(r: Record) -> bool:
@@ -418,7 +468,7 @@ def _no_call(r: Record) -> bool:
     if r.output_error is not None:
         return True
     error = r.judge_issues.error if r.judge_issues is not None else None
-    stopped = error is not None and (INTERRUPTED in error or BUDGET_EXHAUSTED in error)
+    stopped = error is not None and _stopped(error)
     return stopped and not (r.evaluation_cached or r.evaluation_input_tokens or r.evaluation_output_tokens)
 
 

@@ -75,7 +75,7 @@ def test_after_a_pilot_the_plan_knows_the_cache_and_the_output_length(
     assert openai_env.request_count == 5
     run = evaluate(input_path, tmp_path / "evaluations.json")
     assert run.exit_code == 0 and openai_env.request_count == 20
-    assert "plan vs actual (15 calls made)" in run.output
+    assert "plan vs actual (15 calls answered by the provider)" in run.output
     found = deltas(run.output)
     assert abs(found["input"]) <= 10 and abs(found["cost"]) <= 10
 

@@ -65,7 +65,7 @@ def test_answers_arriving_out_of_order_are_written_in_input_order(
     rerun = _evaluate(inp, tmp_path / f"again{suffix}", tmp_path / "cache")
     assert rerun.exit_code == 0, rerun.output
     assert server.request_count == 40
-    assert "40 from cache; spent $0.0000" in rerun.output
+    assert "40 judge calls (0 failed, 40 from cache); spent $0.0000" in rerun.output
     assert f"answers from the cache had cost ${spent:.4f}" in rerun.output
     assert (tmp_path / f"again{suffix}").read_text() != ""
 

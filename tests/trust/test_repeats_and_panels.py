@@ -261,15 +261,16 @@ def test_panel_summary_counts_one_judge_s_cached_answers_as_cached_not_spent(
         result = CliRunner().invoke(cli, args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
         (line,) = [x for x in result.stdout.splitlines() if x.startswith("evaluate: ")]
-        return line.split("; 0 failed judge calls; ")[1]
+        return line.split(" instructions unscored; ")[1]
 
     first = run("gpt-5-mini", "a.json")
-    assert first.startswith("0 from cache; spent $")
+    assert first.startswith("4 judge calls (0 failed, 0 from cache); spent $")
     spent_first = float(first.split("spent $")[1].split()[0])
     alone = run("gpt-4.1-mini", "b.json", "--no_cache")  # what the second judge costs, left uncached
     spent_alone = float(alone.split("spent $")[1].split()[0])
     assert spent_first > 0 and spent_alone > 0
     both = run("gpt-5-mini,gpt-4.1-mini", "c.json")
     assert both == (
-        f"4 from cache; spent ${spent_alone:.4f} (answers from the cache had cost ${spent_first:.4f})"
+        "8 judge calls (0 failed, 4 from cache); "
+        f"spent ${spent_alone:.4f} (answers from the cache had cost ${spent_first:.4f})"
     )

@@ -103,7 +103,7 @@ def evaluation_lines(records: Sequence[Any] | Any) -> tuple[list[str], int]:
     lines = [
         f"evaluate: {tally.records} records: {tally.criteria} criteria graded, {tally.scored} scored, "
         f"{tally.criteria - tally.scored} unscored; {tally.unscored_instructions} instructions unscored; "
-        f"{tally.failed} failed judge calls; {tally.cached} from cache; {cost_text}",
+        f"{tally.calls} judge calls ({tally.failed} failed, {tally.cached} from cache); {cost_text}",
     ]
     if tally.invented or tally.unknown_levels:
         lines.append(

@@ -321,13 +321,15 @@ class Engine:
 
     def _count(self, result: LLMResult[Any]) -> None:
         totals = self.totals
+        if not result.ok and (result.error or "").startswith(BUDGET_EXHAUSTED):
+            totals.budget_exhausted += 1  # never sent: neither a call made nor a failed one
+            return
         totals.calls += 1
         if result.cached:
             totals.cache_hits += 1
             return
         totals.api_calls += result.attempts
         totals.failures += not result.ok
-        totals.budget_exhausted += (result.error or "").startswith(BUDGET_EXHAUSTED)
         totals.input_tokens += result.usage.input_tokens
         totals.cached_input_tokens += result.usage.cached_input_tokens
         totals.cache_write_tokens += result.usage.cache_write_tokens

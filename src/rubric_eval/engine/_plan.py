@@ -278,7 +278,8 @@ class PlanCheck:
             return f"plan {abs(error):.1%} {'over' if error >= 0 else 'under'} actual"
 
         return [
-            f"plan vs actual ({self.calls} calls made): input tokens {self.predicted_input:,} planned, "
+            f"plan vs actual ({self.calls} calls answered by the provider): "
+            f"input tokens {self.predicted_input:,} planned, "
             f"{self.actual_input:,} reported ({delta(self.predicted_input, self.actual_input)}); "
             f"output tokens {self.predicted_output:,} planned, {self.actual_output:,} reported "
             f"({delta(self.predicted_output, self.actual_output)}); cost ${self.predicted_cost:.4f} planned, "

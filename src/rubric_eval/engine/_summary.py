@@ -15,7 +15,7 @@ def _cached(totals: RunTotals) -> str:
 
 def totals_lines(totals: RunTotals, plan_check: PlanCheck | None = None) -> list[str]:
     """One line of what an engine did, plus the batch saving when batches answered any call."""
-    if not totals.calls:
+    if not totals.calls and not totals.budget_exhausted:
         return []
     live = totals.calls - totals.cache_hits - totals.batch_calls
     via = (
@@ -33,4 +33,6 @@ def totals_lines(totals: RunTotals, plan_check: PlanCheck | None = None) -> list
         line += f" (at live prices ${totals.cost_at_live_price_usd:.4f})"
     if totals.unpriced_calls:
         line += f" + unknown ({totals.unpriced_calls} calls to models without a known price)"
+    if totals.budget_exhausted:
+        line += f"; {totals.budget_exhausted} calls not sent (--max_cost reached)"
     return [line, *plan_check.lines()] if plan_check is not None else [line]

@@ -66,6 +66,7 @@ class ReportRecord(BaseModel):
     evaluation_date: str | None = None
     evaluation_version: str | None = None
     evaluation_cached: bool | None = None
+    evaluation_failed_calls: int | None = None
     evaluation_run_id: str | None = None
     judge_samples: list[JudgeSample] | None = None
     judge_aggregate: str | None = None

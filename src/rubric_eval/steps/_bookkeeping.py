@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from rubric_eval._version import package_version
-from rubric_eval.engine import LLMResult, Usage
+from rubric_eval.engine import BUDGET_EXHAUSTED, LLMResult, Usage
+from rubric_eval.errors import INTERRUPTED
 
 
 def bookkeeping_fields(prefix: str, result: LLMResult[Any]) -> dict[str, Any]:
@@ -47,12 +49,24 @@ def sum_results(results: list[LLMResult[Any]]) -> LLMResult[Any]:
     )
 
 
-def cached_share_fields(prefix: str, results: list[LLMResult[Any]]) -> dict[str, Any]:
-    """For a record graded by several calls (repeats): how many came from the cache and what they
-    had cost, so a partly cached record is not counted as money spent now. Empty for one call."""
-    if len(results) <= 1:
-        return {}
+def call_count_fields(
+    prefix: str, results: Sequence[LLMResult[Any]], failed: Sequence[bool]
+) -> dict[str, Any]:
+    """For a record graded by several calls (repeats; or one call of a stopped record): how many were
+    made (a call a budget stop or an interrupt kept back was not), came from the cache, ``failed``
+    (per result: a call that gave no usable answer), went to a model with no known price, and what
+    the cached ones had cost, so a partly cached record is not counted as money spent now."""
+    made = [(r, f) for r, f in zip(results, failed, strict=True) if not not_sent(r)]
     return {
-        f"{prefix}_cached_calls": sum(r.cached for r in results),
-        f"{prefix}_cached_price": round(sum(r.cost_usd for r in results if r.cached), 8),
+        f"{prefix}_calls": len(made),
+        f"{prefix}_cached_calls": sum(r.cached for r, _ in made),
+        f"{prefix}_failed_calls": sum(f for _, f in made),
+        f"{prefix}_unpriced_calls": sum(not r.cost_known for r, _ in made),
+        f"{prefix}_cached_price": round(sum(r.cost_usd for r, _ in made if r.cached), 8),
     }
+
+
+def not_sent(result: LLMResult[Any]) -> bool:
+    """A result standing for a call that was never sent: a budget stop or an interrupt kept it back."""
+    error = result.error or ""
+    return error.startswith(BUDGET_EXHAUSTED) or error.startswith(INTERRUPTED)

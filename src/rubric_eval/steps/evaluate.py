@@ -26,7 +26,7 @@ from rubric_eval.engine import ChatMessage, Engine, LLMCall, LLMResult, extract_
 from rubric_eval.errors import INTERRUPTED, EvaluationInterrupted, InputError
 from rubric_eval.records import CriterionGrade, JudgeIssues, Record, Rubric
 from rubric_eval.reporting.scoring import instruction_score, level_scores
-from rubric_eval.steps._bookkeeping import bookkeeping_fields, cached_share_fields, sum_results
+from rubric_eval.steps._bookkeeping import bookkeeping_fields, call_count_fields, not_sent, sum_results
 from rubric_eval.trust import Aggregate, JudgeSample, combine_grades
 
 DEFAULT_TEMPLATE = "evaluate/v2"
@@ -430,22 +430,28 @@ def _sample_field(
 def _grading_update(
     rubric: Rubric, results: list[LLMResult[Any]], aggregate: Aggregate
 ) -> tuple[list[CriterionGrade], JudgeIssues, dict[str, Any]]:
-    """Grades, issues and extra fields of one answer from its judge call(s); repeats are combined."""
+    """Grades, issues and extra fields of one answer from its judge call(s); repeats are combined,
+    and their calls counted (`call_count_fields`)."""
     graded = [_grades_from_result(rubric, result) for result in results]
     if len(graded) == 1:
         return graded[0][0], graded[0][1], {}
+    calls = call_count_fields("evaluation", results, [i.error is not None for _, i in graded])
     grades = combine_grades(
         rubric.names, rubric.levels, level_scores(rubric.levels), [g for g, _ in graded], aggregate
     )
     issues = combine_issues(grades, [i for _, i in graded])
     samples = [_sample_field(r, rubric, g, i) for r, (g, i) in enumerate(graded)]
-    return grades, issues, {"judge_samples": samples, "judge_aggregate": aggregate}
+    return grades, issues, {"judge_samples": samples, "judge_aggregate": aggregate, **calls}
 
 
 def _graded_record(
     record: Record, config: AnnotatorConfig, answers: list[LLMResult[Any]], aggregate: Aggregate
 ) -> Record:
     assert record.rubric is not None
+    if len(answers) > 1:
+        stop = next((a for a in answers if not_sent(a)), None)
+        if stop is not None:  # --max_cost kept a repeat back: not graded as asked (a rerun finishes it)
+            return _stopped_record(record, config, aggregate, stop, answers)
     grades, issues, extra = _grading_update(record.rubric, answers, aggregate)
     update = {
         **graded_fields(record.rubric, grades),
@@ -454,9 +460,15 @@ def _graded_record(
         "judge_issues": JudgeIssues.model_construct(**dict(issues)),
         **extra,
         **bookkeeping_fields("evaluation", sum_results(answers)),
-        **cached_share_fields("evaluation", answers),
     }
     return record.model_copy(update=update)
+
+
+def graded_record(
+    record: Record, config: AnnotatorConfig, answers: list[LLMResult[Any]], aggregate: Aggregate
+) -> Record:
+    """``record`` graded from its judge call(s) ``answers`` (repeats are combined by ``aggregate``)."""
+    return _graded_record(record, config, answers, aggregate)
 
 
 def _not_generated(record: Record, config: AnnotatorConfig, aggregate: Aggregate) -> Record:
@@ -481,11 +493,28 @@ def interrupted_record(
     if _generation_error(record) is not None:
         return _not_generated(record, config, aggregate)
     stopped = LLMResult[Any](ok=False, error=f"{INTERRUPTED}: the run was stopped before this call")
-    out = _graded_record(record, config, [stopped], aggregate)
-    done = [a for a in answered if a is not None]
+    return _stopped_record(record, config, aggregate, stopped, answered)
+
+
+def _stopped_record(
+    record: Record,
+    config: AnnotatorConfig,
+    aggregate: Aggregate,
+    stop: LLMResult[Any],
+    answered: Sequence[LLMResult[Any] | None],
+) -> Record:
+    """Unscored with ``stop``'s error (an interrupt, a budget stop), with the bookkeeping of the
+    calls that were ``answered`` (they were paid for)."""
+    out = _graded_record(record, config, [stop], aggregate)
+    done = [a for a in answered if a is not None and not not_sent(a)]
     if not done:
         return out
-    costs = {**bookkeeping_fields("evaluation", sum_results(done)), **cached_share_fields("evaluation", done)}
+    assert record.rubric is not None
+    failed = [_grades_from_result(record.rubric, a)[1].error is not None for a in done]
+    costs = {
+        **bookkeeping_fields("evaluation", sum_results(done)),
+        **call_count_fields("evaluation", done, failed),
+    }
     return out.model_copy(update=costs)
 
 

@@ -24,6 +24,7 @@ from rubric_eval._io import OrderedSpill, iter_records
 from rubric_eval.engine import Engine, run_blocking
 from rubric_eval.errors import FileEvaluationInterrupted, InputError
 from rubric_eval.records import Record
+from rubric_eval.runs import judge_calls
 from rubric_eval.steps.evaluate import agrade, interrupted_record
 from rubric_eval.trust import Aggregate
 
@@ -33,12 +34,14 @@ _RECORD_KEY = re.compile(rb'"instruction"\s*:')
 @dataclass
 class EvaluationTally:
     """Counts over evaluated records, for the command's summary (added one record at a time).
-    `cached` counts judge calls answered from the cache (one per record, or more with repeats or a panel)."""
+    `calls`, `failed` and `cached` count judge calls (one per record, or more with repeats or a panel): failed
+    after retries and re-asks, and answered from the cache (`rubric_eval.runs.judge_calls`)."""
 
     records: int = 0
     criteria: int = 0
     scored: int = 0
     unscored_instructions: int = 0
+    calls: int = 0
     failed: int = 0
     cached: int = 0
     invented: int = 0
@@ -62,24 +65,17 @@ class EvaluationTally:
         self.reasons.update(g.reason or "unscored (no reason given)" for g in grades if g.status != "scored")
         self.unscored_instructions += record.score is None
         if issues is not None:
-            self.failed += bool(issues.error)
             self.invented += len(issues.invented_criteria)
             self.unknown_levels += len(issues.unknown_levels)
-        price = record.evaluation_price_per_example or 0.0
-        if record.evaluation_cached_calls is not None:
-            # Several calls (repeats, a panel), some perhaps from the cache: count calls, split the price.
-            cached_price = record.evaluation_cached_price or 0.0
-            self.cached += record.evaluation_cached_calls
-            self.cached_usd += cached_price
-            self.spent_usd += price - cached_price
-            self.unpriced += record.evaluation_cost_known is False
-        elif record.evaluation_cached:
-            # An answer found in the cache cost nothing now; its original price is shown apart.
-            self.cached += 1
-            self.cached_usd += price
-        else:
-            self.spent_usd += price
-            self.unpriced += record.evaluation_cost_known is False
+        # Every judge call of the record (repeats, a panel), some perhaps from the cache: the cached
+        # answers cost nothing now; their original price is shown apart (`rubric_eval.runs.judge_calls`).
+        calls = judge_calls(record)
+        self.calls += calls.calls
+        self.failed += calls.failed
+        self.cached += calls.cached
+        self.cached_usd += calls.cached_price
+        self.spent_usd += max((record.evaluation_price_per_example or 0.0) - calls.cached_price, 0.0)
+        self.unpriced += calls.unpriced if calls.cached < calls.calls else 0
 
 
 def estimate_records(path: str | os.PathLike[str]) -> int | None:

@@ -24,11 +24,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
-from rubric_eval.engine import Engine
-from rubric_eval.errors import INTERRUPTED, ConfigError, EvaluationInterrupted
+from rubric_eval.engine import BUDGET_EXHAUSTED, Engine, LLMResult
+from rubric_eval.errors import INTERRUPTED, ConfigError, DryRun, EvaluationInterrupted
 from rubric_eval.records import CriterionGrade, JudgeIssues, PanelEntry, Record
 from rubric_eval.reporting.scoring import level_scores
-from rubric_eval.steps.evaluate import combine_issues, evaluate_records, graded_fields, interrupted_record
+from rubric_eval.runs import judge_calls
+from rubric_eval.steps.evaluate import (
+    combine_issues,
+    evaluate_records,
+    graded_fields,
+    graded_record,
+    interrupted_record,
+)
 from rubric_eval.trust import AGGREGATES, Aggregate, combine_grades
 
 
@@ -103,6 +110,7 @@ def _issues(judged: Sequence[Record], grades: list[CriterionGrade]) -> JudgeIssu
 def _bookkeeping(judged: Sequence[Record]) -> dict[str, Any]:
     """Summed per-answer bookkeeping of several judges' calls (price None when any is unknown)."""
     first = judged[0]
+    calls = [judge_calls(r) for r in judged]
     prices = [r.evaluation_price_per_example for r in judged]
     known = [p for p in prices if p is not None]
     return {
@@ -114,22 +122,14 @@ def _bookkeeping(judged: Sequence[Record]) -> dict[str, Any]:
         "evaluation_input_tokens": sum(r.evaluation_input_tokens or 0 for r in judged),
         "evaluation_output_tokens": sum(r.evaluation_output_tokens or 0 for r in judged),
         "evaluation_cached": all(bool(r.evaluation_cached) for r in judged),
-        # Each judge's answers may be partly cached: how many and what they had cost (see the tally).
-        "evaluation_cached_calls": sum(_cached_calls(r) for r in judged),
-        "evaluation_cached_price": round(sum(_cached_price(r) for r in judged), 8),
+        # The calls of every judge (and repeat): how many, how many from the cache (each judge's answers
+        # may be partly cached), failed and unpriced, and what the cached ones had cost (see the tally).
+        "evaluation_calls": sum(c.calls for c in calls),
+        "evaluation_cached_calls": sum(c.cached for c in calls),
+        "evaluation_failed_calls": sum(c.failed for c in calls),
+        "evaluation_unpriced_calls": sum(c.unpriced for c in calls),
+        "evaluation_cached_price": round(sum(c.cached_price for c in calls), 8),
     }
-
-
-def _cached_calls(record: Record) -> int:
-    if record.evaluation_cached_calls is not None:
-        return record.evaluation_cached_calls
-    return int(bool(record.evaluation_cached))
-
-
-def _cached_price(record: Record) -> float:
-    if record.evaluation_cached_price is not None:
-        return record.evaluation_cached_price
-    return (record.evaluation_price_per_example or 0.0) if record.evaluation_cached else 0.0
 
 
 def _panel_entry(record: Record) -> PanelEntry:
@@ -152,6 +152,7 @@ def evaluate_with_plan(
     # (and the escalation, where due) graded it, the rest is unscored ("interrupted"), then re-raised.
     per_judge: list[list[Record]] = []
     stopped = False
+    planned: list[str] = []  # --dry_run: every judge's plan, not only the first one's
     for config in plan.evaluators:
         if stopped:
             per_judge.append([interrupted_record(r, config, plan.aggregate) for r in records])
@@ -170,6 +171,13 @@ def evaluate_with_plan(
         except EvaluationInterrupted as stop:
             per_judge.append(stop.records)
             stopped = True
+        except DryRun as dry:
+            if len(plan.evaluators) == 1:
+                raise
+            planned = planned or [f"dry run (evaluate ({plan.name})): nothing was called"]
+            planned += dry.lines[1:]
+    if planned:
+        raise DryRun(planned + _escalation_plan(plan, records))
     if len(per_judge) == 1:
         if stopped:
             raise EvaluationInterrupted(per_judge[0])
@@ -203,10 +211,13 @@ def evaluate_with_plan(
             plan.aggregate,
         )
         strong_record = escalated.get(index)
-        if stopped:
-            finished = [r for r in [*judged, strong_record] if r is not None and not _was_stopped(r)]
+        asked = [r for r in [*judged, strong_record] if r is not None]
+        if stopped or any(_was_stopped(r) for r in asked):  # an interrupt, or --max_cost reached
+            finished = [r for r in asked if not _was_stopped(r)]
             if len(finished) < len(judged) + (index in disagree_set and plan.escalate_to is not None):
-                out.append(_stopped_panel_record(record, plan, finished))
+                made = [r for r in asked if judge_calls(r).calls]
+                why = next((r for r in asked if _was_stopped(r)), None)
+                out.append(_stopped_panel_record(record, plan, finished, made, why))
                 continue
         if strong_record is not None:
             by_name = {g.criterion: g for g in strong_record.grades or [] if g.status == "scored"}
@@ -228,22 +239,40 @@ def evaluate_with_plan(
     return out
 
 
+def _escalation_plan(plan: JudgingPlan, records: Sequence[Record]) -> list[str]:
+    if plan.escalate_to is None:
+        return []
+    gradable = sum(r.output is not None for r in records) * plan.n_judge_samples
+    return [
+        f"  {plan.escalate_to.name} ({plan.escalate_to.model}), --escalate_to: up to {gradable} calls, "
+        "one per answer the judges disagree on (known only once they have graded)"
+    ]
+
+
 def _was_stopped(record: Record) -> bool:
+    """Some call of this judge's grading was not sent (an interrupt, or --max_cost reached)."""
     error = record.judge_issues.error if record.judge_issues is not None else None
-    return error is not None and error.startswith(INTERRUPTED)
+    return error is not None and (error.startswith(INTERRUPTED) or error.startswith(BUDGET_EXHAUSTED))
 
 
-def _stopped_panel_record(record: Record, plan: JudgingPlan, finished: list[Record]) -> Record:
-    """An answer some judge of the panel did not grade before the interrupt: unscored ("interrupted"),
-    with the finished judges' entries and their calls' bookkeeping (their cost was spent)."""
-    stopped = interrupted_record(record, plan.evaluators[0], plan.aggregate)
+def _stopped_panel_record(
+    record: Record, plan: JudgingPlan, finished: list[Record], made: list[Record], why: Record | None
+) -> Record:
+    """An answer some judge of the panel (or its escalation) did not grade before an interrupt or a
+    budget stop: unscored with ``why``'s error (else "interrupted"), with the finished judges' entries,
+    and the bookkeeping of the judges that ``made`` calls (also one stopped between its repeats)."""
+    if why is None or why.judge_issues is None or why.judge_issues.error is None:
+        stopped = interrupted_record(record, plan.evaluators[0], plan.aggregate)
+    else:
+        stop = LLMResult[Any](ok=False, error=why.judge_issues.error)
+        stopped = graded_record(record, plan.evaluators[0], [stop], plan.aggregate)
     update: dict[str, Any] = {
         "evaluator": plan.name,
         "judge_aggregate": plan.aggregate,
         "judge_panel": [_panel_entry(r) for r in finished],
     }
-    if finished:
-        update.update(_bookkeeping(finished))
+    if made:
+        update.update(_bookkeeping(made))
     return stopped.model_copy(update=update)
 
 
