@@ -48,6 +48,8 @@ def test_the_report_reader_reads_what_the_general_reader_reads(tmp_path: Path, l
     records[7]["output"] = "a NaN and Infinity in a string: the rest of the file takes the general reader"
     records[9] = {k: v for k, v in records[9].items() if k != "output"} | {"outputs": "the seed's field name"}
     records[11]["weight"] = None
+    for record in records[40:80]:  # the seed README's rubric format: {criterion: {level: description}}
+        record["rubric"] = {row["criterion"]: row["performance_to_description"] for row in record["rubric"]}
     path = _write(tmp_path / ("e.jsonl" if layout == "jsonl" else "e.json"), records, layout)
     expected = [ReportRecord.of(r).model_dump() for r in read_records(path)]
     got = [r.model_dump() for r in iter_report_records(path)]
@@ -103,6 +105,14 @@ def test_a_bad_rubric_and_a_constant_that_is_not_json_are_refused(tmp_path: Path
     general, streamed = _errors(path)
     assert streamed == general
     assert "record 40" in streamed and "field 'rubric.1.weight'" in streamed
+    for bad in ([5], {"excellent": ["not", "text"]}):  # unhashable values: still the reader's message
+        records = report_fixture_records()
+        records[40]["rubric"] = copy.deepcopy(records[40]["rubric"])
+        field = "weight" if isinstance(bad, list) else "performance_to_description"
+        records[40]["rubric"][0][field] = bad
+        path = _write(tmp_path / ("e.jsonl" if layout == "jsonl" else "e.json"), records, layout)
+        general, streamed = _errors(path)
+        assert streamed == general and "record 40" in streamed and "rubric.0" in streamed
 
     records = report_fixture_records()
     path = _write(tmp_path / ("e.jsonl" if layout == "jsonl" else "e.json"), records, layout)

@@ -93,22 +93,39 @@ class ReportRecord(BaseModel):
         return cls.model_construct(_fields_set=fields_set, **values)
 
 
+_SCALARS = (int, float, str, bool, type(None))
+
+
 def _content(raw: Any) -> tuple[object, ...] | None:
-    """A hashable key for a raw rubric in the list format, or None (then it is validated as is).
+    """A hashable key for a raw rubric in the list format or the seed's dict-of-dicts, or None (then it
+    is validated as is: unusual, or not a valid rubric, whose validation says why).
 
     Types are part of the key (``1``, ``1.0`` and ``true`` are equal in Python, not to the validator).
     """
+    if type(raw) is dict:  # the seed README's {criterion: {level: description}}
+        rows = [(name, _levels(levels)) for name, levels in raw.items()]
+        return None if any(levels is None for _, levels in rows) else ("seed", *rows)
     if type(raw) is not list:
         return None
-    rows: list[object] = []
+    out: list[object] = ["list"]
     for row in raw:
         if type(row) is not dict or len(row) != 3:
             return None
-        levels, weight, name = row.get("performance_to_description"), row.get("weight"), row.get("criterion")
-        if type(levels) is not dict or type(name) is not str:
+        levels, weight, name = (
+            _levels(row.get("performance_to_description")),
+            row.get("weight"),
+            row.get("criterion"),
+        )
+        if levels is None or type(name) is not str or type(weight) not in _SCALARS:
             return None
-        rows.append((name, type(weight), weight, tuple(levels.items())))
-    return tuple(rows)
+        out.append((name, type(weight), weight, levels))
+    return tuple(out)
+
+
+def _levels(raw: Any) -> tuple[tuple[str, str], ...] | None:
+    if type(raw) is not dict or not all(type(v) is str for v in raw.values()):
+        return None
+    return tuple(raw.items())
 
 
 class _Rubrics:
