@@ -198,19 +198,17 @@ def test_whom_a_report_was_written_for_is_read_from_any_twin_layout(tmp_path: Pa
     assert read_report_owner(broken) is None
 
 
-def test_dataset_tallies_sharing_an_index_give_each_model_its_dataset_identity() -> None:
-    from rubric_eval.records import Record
-    from rubric_eval.runs import DatasetTally, DigestIndex, dataset_identity
+def test_each_model_read_in_one_pass_gets_its_dataset_identity(tmp_path: Path) -> None:
+    from rubric_eval.runs import dataset_identity
 
-    records = [Record.model_validate(r) for r in report_fixture_records()]
-    records[3] = records[3].model_copy(update={"rubric": None, "dataset_name": "bench"})
-    index = DigestIndex()
-    tallies: dict[str, DatasetTally] = {}
-    for record in records:
-        tallies.setdefault(record.model or "", DatasetTally(index)).add(
-            record.instruction, record.rubric, record.dataset_name
-        )
-    for model, tally in tallies.items():
-        mine = [r for r in records if r.model == model]
-        assert tally.identity() == dataset_identity(mine)
-        assert tally.identity("named") == dataset_identity(mine, "named")
+    records = report_fixture_records()
+    for record in records[36:73]:  # one model's records name their dataset
+        record["dataset_name"] = "bench"
+    records[80]["rubric"] = None
+    records[80]["grades"] = None
+    records[80]["score_per_criteria"] = {"x": 5.0}
+    path = _write(tmp_path / "evaluations.json", records, "writer")
+    streamed = report_from_summary(read_report_summary(path))
+    in_memory = read_records(path)
+    for model in streamed.models:
+        assert model.run.dataset == dataset_identity([r for r in in_memory if r.model == model.model])

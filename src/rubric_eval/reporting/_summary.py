@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
+from rubric_eval.reporting._dataset import DatasetTally, DigestIndex
 from rubric_eval.reporting._input import ReportRecord, iter_report_records
 from rubric_eval.reporting.leaderboard import instruction_key
 from rubric_eval.reporting.report import (
@@ -37,8 +38,6 @@ from rubric_eval.reporting.scoring import ScoreStats, level_scores, score_stats
 from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
 from rubric_eval.runs import (
     CategoryScore,
-    DatasetTally,
-    DigestIndex,
     JudgeIdentity,
     RunCounts,
     RunRecord,
