@@ -106,3 +106,14 @@ class GenerationInterrupted(KeyboardInterrupt):
         super().__init__("interrupted")
         self.records = records
         self.summary = summary
+
+
+class RubricsInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped `brainstorm_rubrics` / `generate_rubrics` (or both in one go): ``records``
+    holds every record, those finished with their brainstorm or rubric and the rest with an
+    ``interrupted`` ``brainstormed_rubric_error`` / ``rubric_error``; ``summaries`` the steps' summaries."""
+
+    def __init__(self, records: list[Any], summaries: list[Any]) -> None:
+        super().__init__("interrupted")
+        self.records = records
+        self.summaries = summaries

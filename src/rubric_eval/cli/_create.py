@@ -84,6 +84,26 @@ def _finish(summaries: list[Any], records: list[Any], path: Path, engine: Any = 
         raise SystemExit(1)
 
 
+def _write_partial(records: list[Any], output_path: Path, input_path: Path | None, done: str) -> None:
+    """Ctrl-C / SIGTERM: the records so far go to ``F.partial.json`` beside the output, never over it nor
+    over the input (the rerun makes only the missing calls: the finished ones are in the cache)."""
+    from rubric_eval._io import write_records
+    from rubric_eval.pipeline import partial_path
+
+    partial = partial_path(output_path)
+    if input_path is not None and partial.resolve() == input_path.resolve():
+        click.echo(f"interrupted: {done} so far; {partial} is the input, so it was left as it was")
+        return
+    write_records(records, partial)
+    click.echo(f"interrupted: wrote {done} so far to {partial}")
+
+
+def _finished(summaries: list[Any], counted: str) -> str:
+    """``3 of 8 rubrics`` for the stopped step (the last summary)."""
+    last = summaries[-1]
+    return f"{last.generated} of {last.n_records} {counted}"
+
+
 def _engine(kwargs: dict[str, Any], output_path: Path) -> Any:
     """The command's engine, once the output path is known to be writable (before any call is paid)."""
     from rubric_eval._io import check_writable
@@ -114,12 +134,17 @@ def brainstorm_rubrics(
     unless --overwrite.
     """
     from rubric_eval._config import resolve_config
+    from rubric_eval.errors import RubricsInterrupted
     from rubric_eval.steps.brainstorm import run_brainstorm
 
     config = resolve_config("brainstormer", brainstormer_configs)
     engine = _engine(kwargs, output_path)
     records = _read(input_path, max_instances)
-    out, summary = run_brainstorm(records, config=config, engine=engine, overwrite=overwrite)
+    try:
+        out, summary = run_brainstorm(records, config=config, engine=engine, overwrite=overwrite)
+    except RubricsInterrupted as stop:  # recorded, then the interrupt goes on (exit 130 / 143)
+        _write_partial(stop.records, output_path, input_path, _finished(stop.summaries, "brainstorms"))
+        raise
     _finish([summary], out, output_path, engine)
 
 
@@ -145,20 +170,25 @@ def generate_rubrics(
     Rubrics that already exist (e.g. written or edited by an expert) are kept unless --overwrite.
     """
     from rubric_eval._config import resolve_config
+    from rubric_eval.errors import RubricsInterrupted
     from rubric_eval.steps.rubrics import check_levels, run_rubrics
 
     level_names = check_levels(_levels(levels))
     config = resolve_config("rubric_generator", rubric_generator_configs)
     engine = _engine(kwargs, output_path)
     records = _read(input_path, max_instances)
-    out, summary = run_rubrics(
-        records,
-        config=config,
-        engine=engine,
-        overwrite=overwrite,
-        levels=level_names,
-        path=str(input_path),
-    )
+    try:
+        out, summary = run_rubrics(
+            records,
+            config=config,
+            engine=engine,
+            overwrite=overwrite,
+            levels=level_names,
+            path=str(input_path),
+        )
+    except RubricsInterrupted as stop:  # recorded, then the interrupt goes on (exit 130 / 143)
+        _write_partial(stop.records, output_path, input_path, _finished(stop.summaries, "rubrics"))
+        raise
     _finish([summary], out, output_path, engine)
 
 
@@ -183,6 +213,7 @@ def brainstorm_and_generate_rubrics(
 ) -> None:
     """brainstorm_rubrics then generate_rubrics in one go (experts can still edit both afterwards)."""
     from rubric_eval._config import resolve_config
+    from rubric_eval.errors import RubricsInterrupted
     from rubric_eval.steps.rubrics import brainstorm_and_generate, check_levels
 
     level_names = check_levels(_levels(levels))
@@ -190,14 +221,19 @@ def brainstorm_and_generate_rubrics(
     rubric_generator = resolve_config("rubric_generator", rubric_generator_configs)
     engine = _engine(kwargs, output_path)
     records = _read(input_path, max_instances)
-    out, summaries = brainstorm_and_generate(
-        records,
-        brainstormer=brainstormer,
-        rubric_generator=rubric_generator,
-        engine=engine,
-        overwrite=overwrite,
-        levels=level_names,
-    )
+    try:
+        out, summaries = brainstorm_and_generate(
+            records,
+            brainstormer=brainstormer,
+            rubric_generator=rubric_generator,
+            engine=engine,
+            overwrite=overwrite,
+            levels=level_names,
+        )
+    except RubricsInterrupted as stop:  # recorded, then the interrupt goes on (exit 130 / 143)
+        counted = "brainstorms" if len(stop.summaries) == 1 else "rubrics"
+        _write_partial(stop.records, output_path, input_path, _finished(stop.summaries, counted))
+        raise
     _finish(summaries, out, output_path, engine)
 
 
@@ -231,7 +267,7 @@ def generate_outputs(
 ) -> None:
     """Generate the answers of the model under test to each instruction (adds output and model)."""
     from rubric_eval._config import resolve_config
-    from rubric_eval._io import read_records, write_records
+    from rubric_eval._io import read_records
     from rubric_eval.errors import GenerationInterrupted
     from rubric_eval.steps.outputs import builtin_benchmark, dataset_label, run_outputs, sample_indices
 
@@ -246,15 +282,8 @@ def generate_outputs(
     dataset = dataset_label(source, max_instances, seed, benchmark=name)
     try:
         out, summary = run_outputs(records, config=config, engine=engine, dataset_name=dataset)
-    except GenerationInterrupted as stop:
-        # Ctrl-C / SIGTERM: the answers so far go beside the output, never over it; the interrupt goes on.
-        from rubric_eval.pipeline import partial_path
-
-        partial = partial_path(output_path)
-        if input_path is None or partial.resolve() != input_path.resolve():  # never over the input
-            write_records(stop.records, partial)
-            done = f"{stop.summary.generated} of {len(stop.records)}"
-            click.echo(f"interrupted: wrote {done} answers so far to {partial}")
+    except GenerationInterrupted as stop:  # recorded, then the interrupt goes on (exit 130 / 143)
+        _write_partial(stop.records, output_path, input_path, _finished([stop.summary], "answers"))
         raise
     _finish([summary], out, output_path, engine)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine, LLMCall
+from rubric_eval.errors import RubricsInterrupted
 from rubric_eval.provenance import llm_provenance, provenance_field, refreshed_provenance
 from rubric_eval.records import (
     WEIGHT_TOLERANCE,
@@ -27,7 +28,7 @@ from rubric_eval.steps._common import (
     error_field,
     failed_record,
     result_fields,
-    run_calls,
+    run_calls_until_stopped,
     with_fields,
 )
 
@@ -103,7 +104,8 @@ def brainstorm_call(record: Record, config: AnnotatorConfig) -> LLMCall[Brainsto
 def run_brainstorm(
     records: list[Record], *, config: AnnotatorConfig, engine: Engine | None, overwrite: bool
 ) -> tuple[list[Record], StepSummary]:
-    """Brainstorm the records that need it; keep (and attribute) the others."""
+    """Brainstorm the records that need it; keep (and attribute) the others. Ctrl-C / SIGTERM raises
+    `RubricsInterrupted` with every record (the unfinished ones with an ``interrupted`` error)."""
     summary = StepSummary(step="brainstorm_rubrics", n_records=len(records))
     todo = [i for i, r in enumerate(records) if overwrite or r.brainstormed_rubric is None]
     for i in todo:
@@ -111,7 +113,8 @@ def run_brainstorm(
             source = refreshed_provenance(records[i], FIELD)
             if source is not None and source.source != "llm":
                 summary.warn(i, records[i], f"overwriting a brainstorm written by {source.source}")
-    results = run_calls(engine, [brainstorm_call(records[i], config) for i in todo], description="brainstorm")
+    calls = [brainstorm_call(records[i], config) for i in todo]
+    results, stopped = run_calls_until_stopped(engine, calls, description="brainstorm")
     out = list(records)
     for i, result in zip(todo, results, strict=True):
         summary.add_result(result)
@@ -140,6 +143,8 @@ def run_brainstorm(
         if abs(total - 100.0) > WEIGHT_TOLERANCE:
             summary.warn(i, record, f"brainstormed weights sum to {total:g}; the rubric will normalise them")
         out[i] = with_fields(record, {provenance_field(FIELD): provenance})
+    if stopped:  # Ctrl-C / SIGTERM: the brainstorms so far, the rest with an "interrupted" error
+        raise RubricsInterrupted(out, [summary])
     return out, summary
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from rubric_eval._api_edge import RecordsLike, to_records
 from rubric_eval._config import AnnotatorConfig, resolve_config
 from rubric_eval.engine import Engine, LLMCall
-from rubric_eval.errors import ConfigError, InputError
+from rubric_eval.errors import ConfigError, InputError, RubricsInterrupted
 from rubric_eval.provenance import (
     fingerprint,
     llm_provenance,
@@ -40,7 +40,7 @@ from rubric_eval.steps._common import (
     error_field,
     failed_record,
     result_fields,
-    run_calls,
+    run_calls_until_stopped,
     with_fields,
 )
 from rubric_eval.steps.brainstorm import run_brainstorm
@@ -213,6 +213,8 @@ def run_rubrics(
     skip_without_brainstorm: bool = False,
 ) -> tuple[list[Record], StepSummary]:
     """Generate the rubrics that are missing (all with `overwrite`); keep and attribute the others.
+    Ctrl-C / SIGTERM raises `RubricsInterrupted` with every record (the unfinished ones with an
+    ``interrupted`` ``rubric_error``).
 
     A record that needs a rubric but has no brainstorm is an `InputError`, or is left alone with
     `skip_without_brainstorm` (its brainstorm failed earlier in the same run and carries the error).
@@ -239,7 +241,7 @@ def run_rubrics(
         if current is not None and current.source != "llm":
             summary.warn(i, records[i], f"overwriting a rubric written by {current.source}")
     calls = [rubric_call(records[i], config, level_names) for i in todo]
-    results = run_calls(engine, calls, description="rubrics")
+    results, stopped = run_calls_until_stopped(engine, calls, description="rubrics")
     out = list(records)
     for i, result in zip(todo, results, strict=True):
         summary.add_result(result)
@@ -264,6 +266,8 @@ def run_rubrics(
             updates["excellent_response"] = str(getattr(answer, "excellent_response", "")).strip()
         out[i] = with_fields(record, updates, drop=[error_field(FIELD)])
     _kept(records, out, set(todo), summary)
+    if stopped:  # Ctrl-C / SIGTERM: the rubrics so far, the rest with an "interrupted" error
+        raise RubricsInterrupted(out, [summary])
     return out, summary
 
 
@@ -300,14 +304,17 @@ def brainstorm_and_generate(
     """Both steps; a record whose brainstorm failed gets no rubric and keeps its error."""
     check_levels(levels)  # before any call is spent
     brainstormed, first = run_brainstorm(records, config=brainstormer, engine=engine, overwrite=overwrite)
-    out, second = run_rubrics(
-        brainstormed,
-        config=rubric_generator,
-        engine=engine,
-        overwrite=overwrite,
-        levels=levels,
-        skip_without_brainstorm=True,
-    )
+    try:
+        out, second = run_rubrics(
+            brainstormed,
+            config=rubric_generator,
+            engine=engine,
+            overwrite=overwrite,
+            levels=levels,
+            skip_without_brainstorm=True,
+        )
+    except RubricsInterrupted as stop:
+        raise RubricsInterrupted(stop.records, [first, *stop.summaries]) from None
     return out, [first, second]
 
 
