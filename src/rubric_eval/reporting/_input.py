@@ -17,7 +17,7 @@ Rubrics repeat once per model: each distinct rubric is validated once and shared
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -157,7 +157,7 @@ class _Rubrics:
         return record
 
 
-def _lines(path: Path) -> Iterator[bytes] | None:
+def _lines(path: Path) -> Generator[bytes, None, None] | None:
     """The record lines of a one-record-per-line file, or None when it is laid out otherwise. A line that
     breaks the layout ends the iteration with `_Layout`."""
     try:
@@ -166,7 +166,7 @@ def _lines(path: Path) -> Iterator[bytes] | None:
         return None  # the general reader says why
     jsonl = path.suffix.lower() in {".jsonl", ".ndjson"}
 
-    def lines() -> Iterator[bytes]:
+    def lines() -> Generator[bytes, None, None]:
         with handle:
             if jsonl:
                 for line in handle:
@@ -229,6 +229,8 @@ def iter_report_records(path: str | os.PathLike[str]) -> Iterator[ReportRecord]:
                 return
         except _Layout:
             pass
+        finally:
+            lines.close()  # the file, at once (not when the generator is collected)
     # The general reader, from the first record not yet read.
     for index, record in enumerate(iter_records(p, model=ReportRecord)):
         if index >= done:
