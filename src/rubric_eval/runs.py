@@ -343,6 +343,32 @@ def call_totals(records: Sequence[Record]) -> CallTotals:
     return totals
 
 
+class CalledRecord(CountedRecord, Protocol):
+    """What `judge_calls` and `add_call_totals` read of an evaluated record (`Record` has it, and the
+    report's reader)."""
+
+    @property
+    def evaluation_calls(self) -> int | None: ...
+    @property
+    def evaluation_cached_calls(self) -> int | None: ...
+    @property
+    def evaluation_unpriced_calls(self) -> int | None: ...
+    @property
+    def evaluation_cached_price(self) -> float | None: ...
+    @property
+    def evaluation_price_per_example(self) -> float | None: ...
+    @property
+    def evaluation_cost_known(self) -> bool | None: ...
+    @property
+    def evaluation_cached(self) -> bool | None: ...
+    @property
+    def evaluation_date(self) -> str | None: ...
+    @property
+    def evaluation_input_tokens(self) -> int | None: ...
+    @property
+    def evaluation_output_tokens(self) -> int | None: ...
+
+
 class JudgeCalls(NamedTuple):
     """The judge calls one evaluated record stands for: every call that was sent (or answered from the
     cache), never one that a budget stop or an interrupt kept from being sent."""
@@ -354,7 +380,7 @@ class JudgeCalls(NamedTuple):
     cached_price: float
 
 
-def judge_calls(r: Record) -> JudgeCalls:
+def judge_calls(r: CalledRecord) -> JudgeCalls:
     """How many judge calls a record's grading made: one per answer for one judge, k with
     ``--n_judge_samples k``, one per judge (and repeat) of a panel plus the escalation (the record's
     ``evaluation_calls`` and friends); cached calls, failed calls, calls to unpriced models, and what
@@ -381,7 +407,12 @@ def judge_calls(r: Record) -> JudgeCalls:
     )
 
 
-def _total_record(totals: CallTotals, r: Record) -> None:
+def add_call_totals(totals: CallTotals, r: CalledRecord) -> None:
+    """Add one evaluated record's judge calls to ``totals`` (`call_totals`, one record at a time)."""
+    _total_record(totals, r)
+
+
+def _total_record(totals: CallTotals, r: CalledRecord) -> None:
     calls = judge_calls(r)
     if not calls.calls:
         return
@@ -399,7 +430,7 @@ def _stopped(error: str) -> bool:
     return INTERRUPTED in error or BUDGET_EXHAUSTED in error
 
 
-def _no_call(r: Record) -> bool:
+def _no_call(r: CalledRecord) -> bool:
     """No judge call was made: no answer to grade, or the run stopped (budget, interrupt) before any of
     the record's calls was sent (one that came back, e.g. a finished repeat, leaves tokens)."""
     if r.output_error is not None:
@@ -543,6 +574,7 @@ __all__ = [
     "RunTally",
     "RunTiming",
     "ScoreSummary",
+    "add_call_totals",
     "call_totals",
     "canonical_model_name",
     "dataset_fingerprint",

@@ -45,6 +45,22 @@ def summary(output: str) -> tuple[int, int, int, int, int]:
     return calls, failed, cached, int(engine.group(1)), int(engine.group(2))
 
 
+def report_counts(tmp_path: Path) -> tuple[int, str]:
+    """The report's failed judge calls (its JSON) and its markdown's line on cached calls."""
+    args = [
+        "generate_report", "--input_path", str(tmp_path / "evaluations.json"), "--output_path",
+        str(tmp_path / "report.md"), "--summarize=False", "--leaderboard_path=None",
+    ]  # fmt: skip
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (model,) = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["models"]
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"Failed judge calls: {model['grading']['n_failed_calls']}." in markdown
+    cached = re.search(r"\d+ of \d+ judge calls from the cache", markdown)
+    assert cached is not None
+    return model["grading"]["n_failed_calls"], cached.group(0)
+
+
 def planned(output: str) -> int:
     return sum(int(n) for n in re.findall(r"\): (\d+) calls, ", output))
 
@@ -107,6 +123,7 @@ def test_the_run_record_counts_every_judge_call_made_or_served_from_the_cache(
         assert rerun["totals"]["spent_usd"] == 0
         assert rerun["totals"]["answers_cost_usd"] == pytest.approx(run["totals"]["answers_cost_usd"])
         assert summary(again.output) == (requests, 0, requests, requests, requests)
+        assert report_counts(tmp_path) == (0, f"{requests} of {requests} judge calls from the cache")
         dry_again = evaluate(tmp_path, judging, "--dry_run")
         assert re.findall(r"(\d+) calls, (\d+) already cached", dry_again.output) == [
             (str(n), str(n)) for n in ([N, N] if escalated else [requests])
@@ -125,6 +142,7 @@ def test_failed_repeats_are_counted_one_by_one(tmp_path: Path) -> None:
         assert run["totals"]["calls"] == server.request_count == 2 * N
         assert run["counts"]["n_failed_calls"] == 3
         assert summary(result.output) == (2 * N, 3, 0, 2 * N, 0)
+        assert report_counts(tmp_path) == (3, f"0 of {2 * N} judge calls from the cache")
         # The rerun retries the failed calls only; the others come from the cache.
         again = evaluate(tmp_path, judging)
         assert again.exit_code == 0, again.output
@@ -167,6 +185,8 @@ def test_a_budget_stop_counts_no_call_not_sent_and_scores_no_half_graded_answer(
         unscored = [r for r in records if r["score"] is None]
         assert all(r["judge_issues"]["error"].startswith("budget exhausted") for r in unscored)
         assert run["counts"]["n_budget_stopped"] == len(unscored) == N - scored
+        # The report counts the same calls: none failed (not sent is not failed).
+        assert report_counts(tmp_path) == (0, f"0 of {made} judge calls from the cache")
         # The rerun with no limit makes only the calls not sent, and scores everything.
         again = evaluate(tmp_path, judging)
         assert again.exit_code == 0, again.output

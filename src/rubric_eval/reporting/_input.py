@@ -66,7 +66,13 @@ class ReportRecord(BaseModel):
     evaluation_date: str | None = None
     evaluation_version: str | None = None
     evaluation_cached: bool | None = None
+    evaluation_input_tokens: int | None = None
+    evaluation_output_tokens: int | None = None
+    evaluation_calls: int | None = None
+    evaluation_cached_calls: int | None = None
     evaluation_failed_calls: int | None = None
+    evaluation_unpriced_calls: int | None = None
+    evaluation_cached_price: float | None = None
     evaluation_run_id: str | None = None
     judge_samples: list[JudgeSample] | None = None
     judge_aggregate: str | None = None

@@ -37,6 +37,7 @@ from rubric_eval.reporting.report import (
 from rubric_eval.reporting.scoring import ScoreStats, level_scores, score_stats
 from rubric_eval.reporting.summary import NO_CATEGORY, FeedbackSummary
 from rubric_eval.runs import (
+    CallTotals,
     CategoryScore,
     JudgeIdentity,
     RunCounts,
@@ -44,6 +45,7 @@ from rubric_eval.runs import (
     RunResults,
     RunTiming,
     ScoreSummary,
+    add_call_totals,
     count_record,
     run_status,
     utc_now,
@@ -138,14 +140,14 @@ class _ModelRows:
     n_partially_scored: int = 0
     n_invented_criteria: int = 0
     n_unknown_levels: int = 0
-    n_failed_calls: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     levels: Counter[str] = field(default_factory=Counter)
     counts: RunCounts = field(default_factory=lambda: RunCounts(n_instructions=0, n_scored=0, n_unscored=0))
     cost: float = 0
-    n_unpriced: int = 0
+    # The judge calls (k per answer with repeats, every panel judge and escalation): cached, failed and
+    # unpriced ones counted as the run record counts them (`rubric_eval.runs.judge_calls`).
+    totals: CallTotals = field(default_factory=CallTotals)
     latency: float = 0
-    n_cached: int = 0
     first_date: str | None = None
     last_date: str | None = None
     run_ids: set[str] = field(default_factory=set)
@@ -172,12 +174,10 @@ class _ModelRows:
         if issues is not None:
             self.n_invented_criteria += len(issues.invented_criteria)
             self.n_unknown_levels += len(issues.unknown_levels)
-            self.n_failed_calls += bool(issues.error)
-        count_record(self.counts, record, score is not None)
+        count_record(self.counts, record, score is not None)  # failed calls: those made, not stopped ones
+        add_call_totals(self.totals, record)
         self.cost += record.evaluation_price_per_example or 0.0
-        self.n_unpriced += record.evaluation_cost_known is False
         self.latency += record.evaluation_time_per_example or 0.0
-        self.n_cached += bool(record.evaluation_cached)
         date = record.evaluation_date
         if date:
             self.first_date = date if self.first_date is None else min(self.first_date, date)
@@ -209,6 +209,7 @@ class _ModelRows:
                 finished_at=self.last_date or now,
                 summed_call_latency_s=self.latency,
             ),
+            totals=self.totals.model_copy(),
         )
 
     def sample(self) -> tuple[list[float | None], list[float] | None]:
@@ -274,7 +275,7 @@ class _ModelRows:
             n_instructions_partially_scored=self.n_partially_scored,
             n_invented_criteria=self.n_invented_criteria,
             n_unknown_levels=self.n_unknown_levels,
-            n_failed_calls=self.n_failed_calls,
+            n_failed_calls=self.counts.n_failed_calls,
             unscored_reasons=dict(self.reasons.most_common(10)),
         )
         return ModelReport(
@@ -289,10 +290,10 @@ class _ModelRows:
             grading=grading,
             level_counts=dict(self.levels.most_common()),
             evaluation_cost_usd=self.cost,
-            n_unpriced_calls=self.n_unpriced,
+            n_unpriced_calls=self.totals.n_unpriced_calls,
             evaluation_time_s=self.latency,
             wall_time_s=run.timing.wall_time_s,
-            n_cached=self.n_cached,
+            n_cached=self.totals.cached,
             summary=summary,
             judging=self.judging.summary(n_resamples=n_resamples, seed=seed),
             run=run,

@@ -156,7 +156,7 @@ def _model_sections(report: EvaluationReport, model: ModelReport, h: str, *, lea
     s = model.score
     summary = model.summary
     ci = fmt_ci(s.ci_low, s.ci_high)
-    cached = f"{model.n_cached} of {model.n_instructions} judge calls from the cache"
+    cached = f"{model.n_cached} of {model.run.totals.calls} judge calls from the cache"
     summarizer = summary.summarizer or f"none ({summary.reason or 'skipped'})"
     wall = "unknown" if model.wall_time_s is None else fmt_duration(model.wall_time_s)
     time = (
