@@ -82,3 +82,32 @@ def test_demo_model_must_be_local() -> None:
         demo_configs("openai/gpt-4o-mini")
     result = CliRunner().invoke(cli, ["demo", "--model", "openai/gpt-4o-mini", "--output_dir", "unused"])
     assert result.exit_code == 2 and "offline" in result.output
+
+
+@pytest.mark.local_model
+def test_demo_stopped_by_ctrl_c_exits_130_and_leaves_only_the_finished_steps_files(
+    embedded_gguf: Path, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "rubric_eval", "demo", "--output_dir", str(out), "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    # Stopped while the rubrics are being written: the brainstorm step has written its file.
+    while (
+        not (out / "2_brainstorms.json").exists() and process.poll() is None and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("Stopped by SIGINT: ") and "rerunning the same command resumes" in last
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["1_instructions.json", "2_brainstorms.json", "cache"]  # nothing of the stopped step
+    assert len(read_records(out / "2_brainstorms.json")) == 3
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
