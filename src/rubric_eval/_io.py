@@ -381,7 +381,11 @@ class OrderedSpill:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Anonymous (gone when closed, or when the process dies): never left beside the output.
         # Closed by commit/discard/__exit__.
-        self._spill = tempfile.TemporaryFile(prefix=".spill.", dir=self.path.parent)  # noqa: SIM115
+        # A 64 KiB buffer: records of ~10 KB would otherwise be one system call each (half the CPU of
+        # the spill's writes).
+        self._spill = tempfile.TemporaryFile(  # noqa: SIM115
+            prefix=".spill.", dir=self.path.parent, buffering=1 << 16
+        )
         self._size = 0
         self._order = array.array("q")
         self._start = array.array("q")
