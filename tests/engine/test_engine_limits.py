@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+import pytest
 from engine_helpers import config_for, make_calls
 
-from rubric_eval.engine import Engine, EngineSettings
+from rubric_eval import resolve_config
+from rubric_eval.engine import ChatMessage, Engine, EngineSettings, LLMCall
 from rubric_eval.testing import OpenAICompatibleServer
 
 MakeServer = Callable[..., OpenAICompatibleServer]
@@ -97,3 +100,29 @@ def test_results_come_back_in_input_order(
     calls = make_calls(config_for(openai_server), 20, str)
     results = Engine(engine_settings.model_copy(update={"max_concurrency": 8})).run(calls)
     assert [r.value.split(": ", 1)[1] for r in results] == [f"question {i}" for i in range(20)]
+
+
+@pytest.mark.slow
+def test_a_provider_that_ignores_its_timeout_is_cut_off_by_the_engine(
+    engine_settings: EngineSettings,
+) -> None:
+    # The engine's own deadline (timeout * 1.5 + 5 s) stops a provider that never answers: the call
+    # fails with the reason, retried as the settings allow, and the run goes on.
+    from rubric_eval.engine.providers.scripted import ScriptedProvider
+
+    provider = ScriptedProvider(['{"level": "good"}'] * 3, latency_s=60.0)
+    settings = engine_settings.model_copy(update={"timeout_s": 0.01, "max_attempts": 1})
+    started = time.monotonic()
+    (result,) = Engine(settings, providers={"openai": provider}).run(
+        [
+            LLMCall(
+                config=resolve_config("evaluator", "openai/m"),
+                messages=[ChatMessage(role="user", content="q")],
+                output_type=str,
+                template_key="t",
+            )
+        ]
+    )
+    elapsed = time.monotonic() - started
+    assert not result.ok and result.error is not None and "no response within 5s" in result.error
+    assert result.attempts == 1 and 5.0 <= elapsed < 20.0

@@ -18,9 +18,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -46,6 +46,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("rubric_eval")
 CUT_OFF = "the reply was cut off at the token limit"
+_T = TypeVar("_T")
+_TIMEOUT = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:
+    """``awaitable`` with a deadline (TimeoutError after it): `asyncio.timeout` runs it in this task,
+    where `asyncio.wait_for` (before 3.11) wraps it in one more task per request."""
+    if _TIMEOUT is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _TIMEOUT(seconds):
+        return await awaitable
 
 
 @dataclass
@@ -260,7 +271,7 @@ class Asker:
                 raise _SendFailed(ProviderError(breaker.open_reason), attempt - 1)
             await endpoint.pacer.acquire(estimate)
             try:
-                response = await asyncio.wait_for(provider.complete(request), guard_s)
+                response = await _within(provider.complete(request), guard_s)
             except asyncio.TimeoutError:
                 exc = ProviderError(f"{provider.name}: no response within {guard_s:.0f}s", retryable=True)
             except ProviderError as error:
