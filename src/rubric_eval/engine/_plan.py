@@ -38,11 +38,28 @@ def _tiktoken_counter(model: str) -> Callable[[str], int] | None:
         encoding = tiktoken.encoding_for_model(model)
     except Exception:  # missing package, unknown model, or an encoding file it would have to download
         return None
-    return lambda text: len(encoding.encode(text, disallowed_special=()))
+    return memoised_counter(lambda text: len(encoding.encode(text, disallowed_special=())))
+
+
+def memoised_counter(counter: Callable[[str], int], size: int = 1024) -> Callable[[str], int]:
+    """``counter`` remembering its recent texts: a real run's plan check counts every call's prompt,
+    and the messages other than the answer repeat across the answers of an instruction, so a real
+    tokenizer then encodes each shared message once rather than once per call."""
+    return functools.lru_cache(maxsize=size)(counter)
 
 
 def _chars_counter(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def count_input_tokens(counter: Callable[[str], int], messages: list[ChatMessage]) -> int:
+    """Input tokens of ``messages``: the estimate over their newline-joined text, exactly as before,
+    computed without joining; a tokenizer counts message by message (so its memo sees the repeated
+    messages) plus one token per newline between them."""
+    joints = max(len(messages) - 1, 0)
+    if counter is _chars_counter:
+        return math.ceil((sum(len(m.content) for m in messages) + joints) / CHARS_PER_TOKEN)
+    return sum(counter(m.content) for m in messages) + joints
 
 
 def token_counter(config: ModelConfig) -> tuple[Callable[[str], int], str]:
@@ -51,10 +68,6 @@ def token_counter(config: ModelConfig) -> tuple[Callable[[str], int], str]:
     if counter is not None:
         return counter, "tiktoken (the model's tokenizer)"
     return _chars_counter, f"estimate: {CHARS_PER_TOKEN:g} characters per token (no offline tokenizer)"
-
-
-def message_text(messages: list[ChatMessage]) -> str:
-    return "\n".join(m.content for m in messages)
 
 
 @dataclass
@@ -177,7 +190,7 @@ class Planner:
         """(input, output) tokens this call is expected to use."""
         plan = self._plan(call.config)
         counter, _ = self._counters[call.config.name]
-        tokens_in = counter(message_text(call.messages))
+        tokens_in = count_input_tokens(counter, call.messages)
         history = self.history.get(call.config.model, call.template_key)
         if history is not None:
             plan.output_method = f"mean of {history.n} earlier answers in the cache"
