@@ -1,6 +1,6 @@
 """How much of the judge's input a provider prompt cache can serve: evaluate/v1 vs evaluate/v2.
 
-    python benchmarks/prompt_cache_share.py            # the sampled set (../shared) and the built-in benchmark
+    python benchmarks/prompt_cache_share.py   # the sampled set (../shared) and the built-in benchmark
 
 For every record the judge prompt is rendered with each template; tokens are 4 characters each
 (the engine's offline estimate). Printed per data set and template:

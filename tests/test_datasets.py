@@ -42,7 +42,9 @@ def test_names_list_default_and_the_versioned_name() -> None:
     assert benchmark_names() == ["default", "v1", "v2", "rubriceval_builtin_v1", "rubriceval_builtin_v2"]
 
 
-@pytest.mark.parametrize(("short", "canonical"), [("v1", "rubriceval_builtin_v1"), ("v2", "rubriceval_builtin_v2")])
+@pytest.mark.parametrize(
+    ("short", "canonical"), [("v1", "rubriceval_builtin_v1"), ("v2", "rubriceval_builtin_v2")]
+)
 def test_short_names_load_and_label_like_the_canonical_names(short: str, canonical: str) -> None:
     assert [r.id for r in load_benchmark(short)] == [r.id for r in load_benchmark(canonical)]
     assert benchmark_label(short) == benchmark_label(canonical)

@@ -45,10 +45,17 @@ def test_validate_reports_model_answers_of_an_outputs_file(shared_data: Path) ->
 
 
 def test_validate_accepts_the_seed_readme_dict_of_dicts_format(tmp_path: Path) -> None:
-    path = write(tmp_path, [
-        {"instruction": "Write a primality test", "category": "Coding",
-         "rubric": {"correctness": LEVELS, "efficiency": LEVELS}, "outputs": "def is_prime(n): ..."},
-    ])
+    path = write(
+        tmp_path,
+        [
+            {
+                "instruction": "Write a primality test",
+                "category": "Coding",
+                "rubric": {"correctness": LEVELS, "efficiency": LEVELS},
+                "outputs": "def is_prime(n): ...",
+            },
+        ],
+    )
     result = run_cli("validate", "--input_path", str(path))
     assert result.returncode == 0, result.stderr
     assert "2 criteria" in result.stdout
@@ -66,8 +73,13 @@ def rubric(*names: str, levels: dict[str, str] = LEVELS, weight: object = 50) ->
         ([{"id": 1, "instruction": "x", "rubric": []}], "rubric is empty"),
         ([{"id": 1, "instruction": "x", "rubric": rubric("a", "a")}], "duplicate criterion name 'a'"),
         (
-            [{"id": 1, "instruction": "x",
-              "rubric": rubric("a") + rubric("b", levels={"good": "g", "bad": "b"})}],
+            [
+                {
+                    "id": 1,
+                    "instruction": "x",
+                    "rubric": rubric("a") + rubric("b", levels={"good": "g", "bad": "b"}),
+                }
+            ],
             "inconsistent level names",
         ),
         ([{"id": 1, "instruction": "x", "rubric": rubric("a", "b", weight=-1)}], "non-negative number"),
@@ -98,15 +110,26 @@ def test_validate_reports_every_bad_record_not_just_the_first(tmp_path: Path) ->
 
 def test_validate_checks_expected_levels(tmp_path: Path) -> None:
     path = write(tmp_path, [{"instruction": "x", "rubric": rubric("a", "b")}])
-    assert run_cli("validate", "--input_path", str(path), "--levels", "excellent,good,fair,poor").returncode == 0
+    assert (
+        run_cli("validate", "--input_path", str(path), "--levels", "excellent,good,fair,poor").returncode == 0
+    )
     result = run_cli("validate", "--input_path", str(path), "--levels", "excellent,fair,poor")
     assert result.returncode == 1
     assert "unknown level names ['good']" in result.stderr
 
 
 def test_validate_flags_unknown_graded_levels(tmp_path: Path) -> None:
-    path = write(tmp_path, [{"instruction": "x", "rubric": rubric("a", "b"), "output": "y",
-                             "level_per_criteria": {"a": "superb", "b": "good"}}])
+    path = write(
+        tmp_path,
+        [
+            {
+                "instruction": "x",
+                "rubric": rubric("a", "b"),
+                "output": "y",
+                "level_per_criteria": {"a": "superb", "b": "good"},
+            }
+        ],
+    )
     result = run_cli("validate", "--input_path", str(path))
     assert result.returncode == 1
     assert "criterion 'a': unknown level 'superb'" in result.stderr
@@ -120,7 +143,7 @@ def test_weights_not_summing_to_100_warn_but_pass(tmp_path: Path) -> None:
     assert "0 of 1 rubrics sum to 100" in result.stdout
 
 
-@pytest.mark.parametrize("content", ["[{\"instruction\": ", "{\"instruction\": \"x\"} trailing"])
+@pytest.mark.parametrize("content", ['[{"instruction": ', '{"instruction": "x"} trailing'])
 def test_validate_rejects_broken_json_with_its_position(tmp_path: Path, content: str) -> None:
     path = tmp_path / "broken.json"
     path.write_text(content)

@@ -27,8 +27,10 @@ def test_provider_slash_model_string() -> None:
 
 def test_yaml_config_file(tmp_path: Path) -> None:
     path = tmp_path / "judge.yaml"
-    path.write_text("my-judge:\n  provider: openai\n  model: llama-3-70b\n  params: {temperature: 0.2}\n"
-                    "  provider_options: {base_url: 'http://127.0.0.1:8000/v1'}\n")
+    path.write_text(
+        "my-judge:\n  provider: openai\n  model: llama-3-70b\n  params: {temperature: 0.2}\n"
+        "  provider_options: {base_url: 'http://127.0.0.1:8000/v1'}\n"
+    )
     config = resolve_config("evaluator", str(path))
     assert config.name == "my-judge"
     assert config.params["temperature"] == 0.2
@@ -37,8 +39,11 @@ def test_yaml_config_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("a: [1", "invalid YAML"), ("my-judge:\n  provider: openai\n", "field 'model'"),
-     ("j:\n  provider: openai\n  model: m\n  tempreature: 0\n", "field 'tempreature'")],
+    [
+        ("a: [1", "invalid YAML"),
+        ("my-judge:\n  provider: openai\n", "field 'model'"),
+        ("j:\n  provider: openai\n  model: m\n  tempreature: 0\n", "field 'tempreature'"),
+    ],
 )
 def test_bad_yaml_configs_say_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
@@ -70,8 +75,10 @@ def test_delimit_fences_text_and_neutralises_look_alike_tags() -> None:
 
 def test_templates_are_strict_and_hashed(tmp_path: Path) -> None:
     path = tmp_path / "t.j2"
-    path.write_text("{% block system %}Be fair.{% endblock %}{% block user %}Q: {{ q | delimit('question') }}"
-                    "{% endblock %}")
+    path.write_text(
+        "{% block system %}Be fair.{% endblock %}{% block user %}Q: {{ q | delimit('question') }}"
+        "{% endblock %}"
+    )
     template = load_template(str(path))
     messages = template.render(q="What is {d}?")
     assert messages[0] == {"role": "system", "content": "Be fair."}

@@ -76,14 +76,17 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("[{\"instruction\": \"x\"},", "invalid JSON at line 1"),
-        ("\"just a string\"", "expected a JSON list of records, got str"),
-        ("[{\"instruction\": \"x\"}, 3]", "record 1: expected a JSON object, got int"),
-        ("[{\"id\": 5, \"category\": \"Math\"}]", "record 0 (id=5), field 'instruction': required field is missing"),
-        ("[{\"id\": \"q\", \"instruction\": \"x\", \"rubric\": []}]", "record 0 (id=q), field 'rubric'"),
-        ("[{\"instruction\": \"x\"}\n\n {\"instruction\": \"y\"}]", "invalid JSON at line 3 column 2"),
-        ("[{\"instruction\": \"x\"},]", "invalid JSON at line 1"),
-        ("[{\"instruction\": \"x\"}] [", "invalid JSON at line 1"),
+        ('[{"instruction": "x"},', "invalid JSON at line 1"),
+        ('"just a string"', "expected a JSON list of records, got str"),
+        ('[{"instruction": "x"}, 3]', "record 1: expected a JSON object, got int"),
+        (
+            '[{"id": 5, "category": "Math"}]',
+            "record 0 (id=5), field 'instruction': required field is missing",
+        ),
+        ('[{"id": "q", "instruction": "x", "rubric": []}]', "record 0 (id=q), field 'rubric'"),
+        ('[{"instruction": "x"}\n\n {"instruction": "y"}]', "invalid JSON at line 3 column 2"),
+        ('[{"instruction": "x"},]', "invalid JSON at line 1"),
+        ('[{"instruction": "x"}] [', "invalid JSON at line 1"),
         ("", "invalid JSON at line 1"),
     ],
 )
@@ -103,7 +106,7 @@ def test_bad_files_name_the_file_record_and_field(
 def test_streaming_reader_reads_what_the_whole_file_reader_reads(tmp_path: Path, suffix: str) -> None:
     # Records larger than the reader's chunk, odd whitespace and non-ASCII text across chunk ends.
     records = [
-        {"instruction": f"q{i} " + "ü✓ \\ \" x" * (40_000 * (i % 3)), "id": i, "score": 1.5e-3 * i, "ok": None}
+        {"instruction": f"q{i} " + 'ü✓ \\ " x' * (40_000 * (i % 3)), "id": i, "score": 1.5e-3 * i, "ok": None}
         for i in range(12)
     ]
     path = tmp_path / f"big{suffix}"
@@ -197,7 +200,9 @@ def test_broken_jsonl_line_names_line_and_column_in_every_reader(tmp_path: Path)
 
 
 @pytest.mark.parametrize("read", [read_raw, lambda p: list(iter_raw(p))])
-def test_a_lone_object_without_instruction_is_named_as_another_kind_of_file(tmp_path: Path, read: Any) -> None:
+def test_a_lone_object_without_instruction_is_named_as_another_kind_of_file(
+    tmp_path: Path, read: Any
+) -> None:
     # A leaderboard or report JSON passed as input read as "record 0, field 'instruction': required".
     path = tmp_path / "leaderboard.json"
     path.write_text(json.dumps({"format_version": 1, "runs": []}), encoding="utf-8")

@@ -19,19 +19,23 @@ def test_dict_of_dicts_rubric_gets_equal_weights_and_keeps_level_order() -> None
 
 
 def test_list_format_keeps_weights_and_any_level_names() -> None:
-    rubric = Rubric.model_validate([
-        {"criterion": "a", "weight": 70, "performance_to_description": {"top": "x", "bottom": "y"}},
-        {"criterion": "b", "weight": "30", "performance_to_description": {"top": "x", "bottom": "y"}},
-    ])
+    rubric = Rubric.model_validate(
+        [
+            {"criterion": "a", "weight": 70, "performance_to_description": {"top": "x", "bottom": "y"}},
+            {"criterion": "b", "weight": "30", "performance_to_description": {"top": "x", "bottom": "y"}},
+        ]
+    )
     assert [c.weight for c in rubric.criteria] == [70.0, 30.0]
     assert rubric.levels == ["top", "bottom"]
 
 
 def test_normalized_rescales_weights_to_100() -> None:
-    rubric = Rubric.model_validate([
-        {"criterion": "a", "weight": 1, "performance_to_description": LEVELS},
-        {"criterion": "b", "weight": 3, "performance_to_description": LEVELS},
-    ])
+    rubric = Rubric.model_validate(
+        [
+            {"criterion": "a", "weight": 1, "performance_to_description": LEVELS},
+            {"criterion": "b", "weight": 3, "performance_to_description": LEVELS},
+        ]
+    )
     assert [c.weight for c in rubric.normalized().criteria] == [25.0, 75.0]
 
 
@@ -68,16 +72,26 @@ def test_weights_to_100_is_the_one_normalisation() -> None:
         (
             [
                 {"criterion": "a", "weight": 50, "performance_to_description": LEVELS},
-                {"criterion": "b", "weight": 50, "performance_to_description": dict(reversed(LEVELS.items()))},
+                {
+                    "criterion": "b",
+                    "weight": 50,
+                    "performance_to_description": dict(reversed(LEVELS.items())),
+                },
             ],
             "inconsistent level names",
         ),
         ([{"criterion": "a", "weight": -5, "performance_to_description": LEVELS}], "non-negative number"),
-        ([{"criterion": "a", "weight": "heavy", "performance_to_description": LEVELS}], "non-negative number"),
+        (
+            [{"criterion": "a", "weight": "heavy", "performance_to_description": LEVELS}],
+            "non-negative number",
+        ),
         ([{"criterion": "a", "weight": True, "performance_to_description": LEVELS}], "non-negative number"),
         ([{"criterion": "a", "weight": 0, "performance_to_description": LEVELS}], "sum to 0"),
         ([{"criterion": "a", "weight": 1, "performance_to_description": {"only": "x"}}], "at least 2"),
-        ([{"criterion": "a", "weight": 1, "performance_to_description": {"x": "y", "z": " "}}], "empty description"),
+        (
+            [{"criterion": "a", "weight": 1, "performance_to_description": {"x": "y", "z": " "}}],
+            "empty description",
+        ),
         ({"a": "not levels"}, "expected an object of level -> description"),
     ],
 )
@@ -110,16 +124,20 @@ def test_record_needs_an_instruction(raw: dict[str, object]) -> None:
 
 
 def test_brainstorm_accepts_checklist_as_text_and_rejects_duplicates() -> None:
-    brainstorm = BrainstormedRubric.model_validate([
-        {"criterion": "Derivation", "weight": 60, "checklist": "- chain rule\n- shapes match\n"},
-        {"criterion": "Code", "weight": 40, "checklist": ["vectorised"]},
-    ])
+    brainstorm = BrainstormedRubric.model_validate(
+        [
+            {"criterion": "Derivation", "weight": 60, "checklist": "- chain rule\n- shapes match\n"},
+            {"criterion": "Code", "weight": 40, "checklist": ["vectorised"]},
+        ]
+    )
     assert brainstorm.root[0].checklist == ["chain rule", "shapes match"]
     with pytest.raises(ValidationError, match="duplicate"):
-        BrainstormedRubric.model_validate([
-            {"criterion": "a", "weight": 50, "checklist": []},
-            {"criterion": "a", "weight": 50, "checklist": []},
-        ])
+        BrainstormedRubric.model_validate(
+            [
+                {"criterion": "a", "weight": 50, "checklist": []},
+                {"criterion": "a", "weight": 50, "checklist": []},
+            ]
+        )
 
 
 def test_grade_status_must_match_score() -> None:
@@ -135,7 +153,9 @@ def test_pipeline_fields_are_typed_and_keep_their_json_names() -> None:
         "instruction": "Say hi.",
         "judge_samples": [{"repeat": 0, "score": 7.5, "level_per_criteria": {"a": "good"}, "error": None}],
         "judge_aggregate": "mean",
-        "judge_panel": [{"evaluator": "j1", "score": 7.5, "level_per_criteria": {"a": "good"}, "price": None}],
+        "judge_panel": [
+            {"evaluator": "j1", "score": 7.5, "level_per_criteria": {"a": "good"}, "price": None}
+        ],
         "judge_panel_disagrees": False,
         "escalated": None,
         "evaluation_params": {"temperature": 0.0, "max_tokens": 4000},
