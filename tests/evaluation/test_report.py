@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from rubric_eval import InputError, Record, evaluate_and_generate_report, generate_report
+from rubric_eval.cli import cli
 from rubric_eval.engine import EngineSettings, ProviderError
 from rubric_eval.pipeline import report_evaluations, summarize_evaluations
 from rubric_eval.records import Record as RecordModel
@@ -219,3 +221,28 @@ def test_python_api_with_a_dataframe_returns_a_dataframe(engine_settings: Engine
     assert report.models[0].score.n == 3
     assert report.models[0].evaluator == "openai/judge"
     assert len(provider.requests) == 3
+
+
+def test_a_model_outside_the_leaderboards_group_is_named_not_dropped(tmp_path: Path) -> None:
+    # Model "b" answered only two of the instructions: another instruction set, so another leaderboard group.
+    records = [{**r, "model": "a"} for r in sample()] + [{**r, "model": "b"} for r in sample()[:2]]
+    report = generate_report(records, n_resamples=100)
+    assert {m.model for m in report.models} == {"a", "b"}
+    best, other = report.models[0].model, report.models[1].model
+    ranked = [row.model for row in report.leaderboard]
+    assert best in ranked and other not in ranked
+    note = next(n for n in report.notes if n.startswith("Not ranked"))
+    assert f": {other}." in note
+    line = next(x for x in report.markdown.splitlines() if x.startswith("> Note: Not ranked"))
+    assert other in line
+    # The command prints the notes under its leaderboard table too.
+    evaluations = tmp_path / "evaluations.json"
+    evaluations.write_text(json.dumps(records), encoding="utf-8")
+    out = CliRunner().invoke(
+        cli,
+        ["generate_report", "--input_path", str(evaluations), "--summarize", "False"],
+    )
+    assert out.exit_code == 0, out.output
+    assert (
+        "note: Not ranked in this report's leaderboard" in out.output and other in out.output.splitlines()[-1]
+    )

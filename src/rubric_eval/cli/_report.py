@@ -115,6 +115,8 @@ def print_report(report: Any, md_path: Path | None, json_path: Path, html_path: 
     where = f" ({report.leaderboard_path})" if report.leaderboard_path else ""
     title = f"Leaderboard: {report.dataset}, judge {', '.join(report.evaluators)}{where}"
     print_leaderboard(report.leaderboard, title=title)
+    for note in report.notes:  # e.g. models on other instruction sets, which this leaderboard leaves out
+        click.secho(f"note: {note}", fg="yellow")
 
 
 REPORT_FORMATS = ("markdown", "json", "html")

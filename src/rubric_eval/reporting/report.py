@@ -524,6 +524,17 @@ def report_from_summary(
         )
     if len({m.run.dataset.fingerprint for m in reports}) > 1:
         notes.append("The models answered different sets of instructions; their scores are not comparable.")
+    unranked = [
+        m.model
+        for m in reports
+        if (m.run.dataset.fingerprint, m.run.judge.key) != (main.dataset.fingerprint, main.judge.key)
+    ]
+    if unranked:
+        # The leaderboard ranks one (instruction set, judge); say who is left out rather than drop them.
+        notes.append(
+            f"Not ranked in this report's leaderboard (another set of instructions or another judge than "
+            f"{reports[0].model}'s): {', '.join(unranked)}. `rubric_eval leaderboard` shows every group."
+        )
     if any(r.score.weighted for r in reports):
         notes.append("Instructions carry unequal `weight` fields: means, SEMs and CIs are weighted.")
     title = reports[0].model if len(reports) == 1 else f"{len(reports)} models"
