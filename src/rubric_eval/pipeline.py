@@ -448,18 +448,15 @@ def run_one_step(
     except RunInterrupted as stop:
         record_stop(stop, source)
         raise
-    models = frozenset(r.model or "unknown model" for r in evaluations)
-    name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
-    complete = all(run.complete for run in runs)
-    files = choose_output_files(
-        folder,
-        name=name,
-        models=models,
-        judge=as_plan(evaluator).name,
-        complete=complete,
+    files = _output_files(
+        evaluations,
+        folder=folder,
+        source=source,
+        evaluator=evaluator,
+        complete=all(run.complete for run in runs),
         overwrite=overwrite,
     )
-    if input_path is not None and input_path.resolve() in {p.resolve() for p in files.all}:
+    if input_path is not None and _would_replace(input_path, files):
         raise InputError(
             f"the one-step command would overwrite its input with {input_path.name}; rename the input "
             "or pass --output_dir",
@@ -491,6 +488,34 @@ def run_one_step(
     return OneStepResult(report, evaluations, files, outputs_path, failed)
 
 
+def _output_files(
+    evaluations: Sequence[Record],
+    *,
+    folder: Path,
+    source: Path,
+    evaluator: Judge,
+    complete: bool,
+    overwrite: bool,
+    interrupted: bool = False,
+) -> OutputFiles:
+    """The files a one-step run's evaluations go to: named after their one model, else the source."""
+    models = frozenset(r.model or "unknown model" for r in evaluations)
+    name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
+    return choose_output_files(
+        folder,
+        name=name,
+        models=models,
+        judge=as_plan(evaluator).name,
+        complete=complete,
+        overwrite=overwrite,
+        interrupted=interrupted,
+    )
+
+
+def _would_replace(input_path: Path, files: OutputFiles) -> bool:
+    return input_path.resolve() in {p.resolve() for p in files.all}
+
+
 def _record_interrupted(
     stop: RunInterrupted,
     *,
@@ -508,20 +533,18 @@ def _record_interrupted(
     from rubric_eval.reporting import LEADERBOARD_FILE
 
     evaluations: list[Record] = stop.evaluations
-    models = frozenset(r.model or "unknown model" for r in evaluations)
-    if not models:
+    if not evaluations:
         return None
-    name = next(iter(models)) if len(models) == 1 else (model_from_path(source) or source.stem)
-    files = choose_output_files(
-        folder,
-        name=name,
-        models=models,
-        judge=as_plan(evaluator).name,
+    files = _output_files(
+        evaluations,
+        folder=folder,
+        source=source,
+        evaluator=evaluator,
         complete=False,
         overwrite=overwrite,
         interrupted=True,
     )
-    if input_path is not None and input_path.resolve() in {p.resolve() for p in files.all}:
+    if input_path is not None and _would_replace(input_path, files):
         return None  # never over the input; the one-step run refuses this before writing anything
     write_records(evaluations, files.evaluations)
     write_runs(files.evaluations, stop.runs)
