@@ -402,6 +402,11 @@ def _rank_runs(
     return rows + [_row(r, None) for r in others]
 
 
+def group_key(run: RunRecord) -> tuple[str, str]:
+    """The (instruction set, judge) a run is ranked within: one leaderboard view per key."""
+    return run.dataset.fingerprint, run.judge.key
+
+
 def leaderboard_views(
     runs: Sequence[RunRecord],
     *,
@@ -414,7 +419,7 @@ def leaderboard_views(
     """One view per (dataset, judge) group, largest group first."""
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for run in runs:
-        groups.setdefault((run.dataset.fingerprint, run.judge.key), []).append(run)
+        groups.setdefault(group_key(run), []).append(run)
     views = []
     for (fingerprint, judge_key), members in groups.items():
         ranked = sorted((r for r in members if r.complete and r.results is not None), key=_sort_key)

@@ -30,6 +30,7 @@ from rubric_eval.reporting.leaderboard import (
     Leaderboard,
     LeaderboardView,
     RankedRow,
+    group_key,
     leaderboard_views,
 )
 from rubric_eval.reporting.scoring import (
@@ -509,11 +510,7 @@ def report_from_summary(
     board = Leaderboard(runs=list(leaderboard.runs) if leaderboard is not None else [])
     for model_report in reports:
         board.add(model_report.run)
-    group = [
-        r
-        for r in board.runs
-        if r.dataset.fingerprint == main.dataset.fingerprint and r.judge.key == main.judge.key
-    ]
+    group = [r for r in board.runs if group_key(r) == group_key(main)]
     views = leaderboard_views(group, baseline=baseline, n_resamples=n_resamples, seed=seed)
     view = views[0] if views else None
     notes = []
@@ -524,13 +521,8 @@ def report_from_summary(
         )
     if len({m.run.dataset.fingerprint for m in reports}) > 1:
         notes.append("The models answered different sets of instructions; their scores are not comparable.")
-    unranked = [
-        m.model
-        for m in reports
-        if (m.run.dataset.fingerprint, m.run.judge.key) != (main.dataset.fingerprint, main.judge.key)
-    ]
-    if unranked:
-        # The leaderboard ranks one (instruction set, judge); say who is left out rather than drop them.
+    unranked = [m.model for m in reports if group_key(m.run) != group_key(main)]
+    if unranked:  # say who the leaderboard leaves out rather than drop them silently
         notes.append(
             f"Not ranked in this report's leaderboard (another set of instructions or another judge than "
             f"{reports[0].model}'s): {', '.join(unranked)}. `rubric_eval leaderboard` shows every group."
